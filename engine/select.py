@@ -1,0 +1,196 @@
+"""Stage 5, select: the least intrusive suitable offer per track, in plain Python.
+
+Given which rules and offers hold (from either core), this decides the assessed
+need per track (the highest `mindst_indgrebsniveau` among the rules that fired),
+walks each track's offers from least to most intrusive and takes the first that
+is suitable, not excluded and covers the need. Every other offer gets a verdict
+with its exact reason. Deadlines, warnings and legal bases are collected here too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Optional
+
+from engine.compile import CompiledVersion
+from engine.model import SPOR_ORDER, DeadlineSpec, LegalRef, Offer, Rule
+from engine.wording import condition_text
+
+VALGT = "valgt"
+IKKE_EGNET = "ikke_egnet"
+UDELUKKET = "udelukket"
+DAEKKER_IKKE = "daekker_ikke_behovet"
+IKKE_NOEDVENDIGT = "ikke_noedvendigt"
+
+
+@dataclass(frozen=True, slots=True)
+class OfferVerdict:
+    index: int
+    offer: Offer
+    verdikt: str
+    grund: str
+    #: For an offer that is not suitable: the conditions that did not hold.
+    failed: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TrackDecision:
+    spor: str
+    behovsniveau: int
+    behov_fra: tuple[Rule, ...]
+    valgt: Optional[Offer]
+    verdicts: tuple[OfferVerdict, ...]
+    lovgrundlag: tuple[LegalRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleApplication:
+    index: int
+    rule: Rule
+    anvendt: bool
+    grund: Optional[str] = None
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    spec: DeadlineSpec
+    rule: Rule
+    dato: date
+    fra_dato: date
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    tracks: tuple[TrackDecision, ...]
+    applied: tuple[RuleApplication, ...]
+    deadlines: tuple[Deadline, ...]
+    advarsler: tuple[str, ...]
+    oplysninger: tuple[str, ...]
+
+
+def _legal_sort_key(ref: LegalRef) -> tuple[Any, ...]:
+    digits = "".join(ch for ch in ref.paragraf if ch.isdigit())
+    return (ref.lov, int(digits or 0), ref.paragraf, ref.stk or "")
+
+
+def sort_legal(refs: list[LegalRef]) -> tuple[LegalRef, ...]:
+    return tuple(sorted(set(refs), key=_legal_sort_key))
+
+
+def _rule_ids(rules: tuple[Rule, ...]) -> str:
+    return ", ".join(f"'{r.id}'" for r in rules)
+
+
+def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], henvendelsesdato: date, vurderingsdato: date) -> Selection:
+    items = compiled.items
+    fired_set = set(fired)
+    fired_rules = [i for i in compiled.rule_order if i in fired_set]
+
+    need: dict[str, int] = {}
+    for i in fired_rules:
+        rule = items[i]
+        if rule.min_niveau is not None:  # type: ignore[union-attr]
+            need[rule.spor] = max(need.get(rule.spor, 0), rule.min_niveau)  # type: ignore[union-attr,arg-type]
+
+    excluded: dict[int, Rule] = {}
+    for i in fired_rules:
+        rule: Rule = items[i]  # type: ignore[assignment]
+        if rule.spor in need and (rule.udeluk_kategori or rule.udeluk_tilbud):
+            for j in compiled.ladders[rule.spor]:
+                offer: Offer = items[j]  # type: ignore[assignment]
+                if offer.kategori == rule.udeluk_kategori or offer.id == rule.udeluk_tilbud:
+                    excluded.setdefault(j, rule)
+
+    chosen: dict[str, Offer] = {}
+    tracks: list[TrackDecision] = []
+    for spor in SPOR_ORDER:
+        if spor not in need:
+            continue
+        level = need[spor]
+        setters = tuple(items[i] for i in fired_rules if items[i].spor == spor and items[i].min_niveau == level)  # type: ignore[union-attr]
+        need_text = f"behovsniveau {level} (fastsat af {_rule_ids(setters)})"  # type: ignore[arg-type]
+        verdicts: list[OfferVerdict] = []
+        picked: Optional[Offer] = None
+        for j in compiled.ladders[spor]:
+            offer = items[j]  # type: ignore[assignment]
+            if picked is not None:
+                if offer.niveau == picked.niveau:
+                    why = f"ikke nødvendigt: '{picked.navn}' har samme indgrebsniveau ({picked.niveau}) og foretrækkes"
+                else:
+                    why = f"ikke nødvendigt: det mindre indgribende '{picked.navn}' (niveau {picked.niveau}) dækker behovet"
+                verdicts.append(OfferVerdict(j, offer, IKKE_NOEDVENDIGT, why))
+                continue
+            reasons: list[str] = []
+            failed: tuple[dict[str, Any], ...] = ()
+            verdict = VALGT
+            if j in excluded:
+                by = excluded[j]
+                reasons.append(f"udelukket af {by.lag}-reglen '{by.id}' ({by.placering}): {by.beskrivelse}")
+                verdict = UDELUKKET
+            if j not in fired_set:
+                failed = tuple(r for r in (c.result(fact) for c in compiled.checks[j]) if not r["opfyldt"])
+                reasons.append("ikke egnet: " + "; ".join(condition_text(r) for r in failed))
+                verdict = IKKE_EGNET if verdict == VALGT else verdict
+            if offer.daekker_op_til < level:  # type: ignore[union-attr]
+                reasons.append(f"dækker ikke behovet: {need_text} er højere end tilbuddets niveau {offer.daekker_op_til}")  # type: ignore[union-attr]
+                verdict = DAEKKER_IKKE if verdict == VALGT else verdict
+            if verdict == VALGT:
+                picked = offer  # type: ignore[assignment]
+                chosen[spor] = offer  # type: ignore[assignment]
+                verdicts.append(OfferVerdict(j, offer, VALGT, f"det mindst indgribende egnede tilbud, der dækker {need_text}"))  # type: ignore[arg-type]
+            else:
+                verdicts.append(OfferVerdict(j, offer, verdict, "; ".join(reasons), failed))  # type: ignore[arg-type]
+        tracks.append(TrackDecision(spor, level, setters, picked, tuple(verdicts), ()))  # type: ignore[arg-type]
+
+    applied: list[RuleApplication] = []
+    legal: dict[str, list[LegalRef]] = {t.spor: list(t.valgt.lovgrundlag) if t.valgt else [] for t in tracks}
+    deadlines: list[Deadline] = []
+    advarsler: list[str] = []
+    oplysninger: list[str] = []
+    for i in fired_rules:
+        rule = items[i]  # type: ignore[assignment]
+        why_not = _why_not_applied(rule, need, chosen)
+        applied.append(RuleApplication(i, rule, why_not is None, why_not))
+        if why_not is not None:
+            continue
+        if rule.lovgrundlag and rule.spor in legal:
+            legal[rule.spor].extend(rule.lovgrundlag)
+        if rule.frist is not None:
+            start = henvendelsesdato if rule.frist.fra == "henvendelsesdato" else vurderingsdato
+            deadlines.append(Deadline(rule.frist, rule, start + timedelta(days=rule.frist.dage), start))
+        if rule.advarsel:
+            advarsler.append(rule.advarsel)
+        if rule.oplysning:
+            oplysninger.append(rule.oplysning)
+
+    seen: set[tuple[str, LegalRef]] = set()
+    unique_deadlines = []
+    for d in sorted(deadlines, key=lambda d: (d.dato, d.spec.type, _legal_sort_key(d.spec.lovgrundlag))):
+        key = (d.spec.type, d.spec.lovgrundlag)
+        if key not in seen:
+            seen.add(key)
+            unique_deadlines.append(d)
+            if d.dato < vurderingsdato:
+                advarsler.append(f"Fristen '{d.spec.type}' ({d.spec.lovgrundlag.short()}) udløb {d.dato.isoformat()}, før vurderingsdatoen.")
+    final_tracks = tuple(
+        TrackDecision(t.spor, t.behovsniveau, t.behov_fra, t.valgt, t.verdicts, sort_legal(legal[t.spor])) for t in tracks
+    )
+    for t in final_tracks:
+        if t.valgt is None:
+            advarsler.append(
+                f"Intet tilbud i sporet '{t.spor}' opfylder behovsniveau {t.behovsniveau}; sagen kræver en individuel faglig vurdering."
+            )
+    return Selection(final_tracks, tuple(applied), tuple(unique_deadlines), tuple(dict.fromkeys(advarsler)), tuple(dict.fromkeys(oplysninger)))
+
+
+def _why_not_applied(rule: Rule, need: dict[str, int], chosen: dict[str, Offer]) -> Optional[str]:
+    if rule.spor is None:
+        return None
+    if rule.spor not in need:
+        return f"sporet '{rule.spor}' er ikke aktuelt for borgeren"
+    if rule.ved_kategori:
+        offer = chosen.get(rule.spor)
+        if offer is None or offer.kategori not in rule.ved_kategori:
+            valgt = offer.kategori if offer else "intet"
+            return f"gælder kun når det anbefalede tilbud er {' eller '.join(rule.ved_kategori)} (anbefalet: {valgt})"
+    return None
