@@ -8,7 +8,7 @@ free text in rule files.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Union
 
 from engine.fields import FIELDS
@@ -98,6 +98,23 @@ def _check(node: ConditionNode) -> ConditionCheck:
     return ConditionCheck(node, test)
 
 
+def _results_function(conditions: tuple[ConditionNode, ...]) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    """One generated function per item that returns every condition's trace
+    entry at once; the trace asks for these on every evaluation, so they are
+    built without per-condition calls."""
+    if any(isinstance(c, AnyOf) for c in conditions):
+        checks = tuple(_check(c) for c in conditions)
+        return lambda fact: [c.result(fact) for c in checks]
+    entries = []
+    for c in conditions:
+        expected = list(c.vaerdi) if isinstance(c.vaerdi, tuple) else c.vaerdi
+        entries.append(
+            f"{{'felt': {c.felt!r}, 'operator': {c.operator!r}, 'forventet': {expected!r}, "
+            f"'faktisk': f[{c.felt!r}], 'opfyldt': {_py(c)}}}"
+        )
+    return eval("lambda f: [" + ", ".join(entries) + "]", {"__builtins__": {}})  # noqa: S307
+
+
 def _sort_key(item: Item) -> tuple[Any, ...]:
     return (item.kind, item.id)
 
@@ -108,7 +125,9 @@ class CompiledVersion:
 
     version: RuleSetVersion
     items: tuple[Item, ...]
-    checks: tuple[tuple[ConditionCheck, ...], ...]
+    #: Per item: fact -> the trace entry of every condition (felt, operator,
+    #: forventet, faktisk, opfyldt).
+    condition_results: tuple[Callable[[dict[str, Any]], list[dict[str, Any]]], ...]
     reference_fired: Callable[[dict[str, Any]], list[int]]
     durable_conditions: tuple[dict[str, Any], ...]
     #: Per track, the offer indices from least to most intrusive (at equal
@@ -116,6 +135,11 @@ class CompiledVersion:
     ladders: dict[str, tuple[int, ...]]
     #: Rule indices in trace order: law before kommune, by track, then by id.
     rule_order: tuple[int, ...]
+    #: Items without conditions hold for every screening; they are not sent to
+    #: durable-rules (each firing there costs a JSON round trip of the session).
+    always: tuple[int, ...]
+    #: Per-version memo for later stages (static parts of trace entries).
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -128,6 +152,8 @@ class CompiledVersion:
         marker = {MARKER_FIELD: MARKER_VALUE}
         definition: dict[str, Any] = {}
         for i, conds in enumerate(self.durable_conditions):
+            if i in self.always:
+                continue
             definition[f"r{i}"] = {"all": [{"m": {"$and": [marker, *conds["$and"]]}}], "run": action_for(i)}
         definition["basis"] = {"all": [{"m": marker}], "run": action_for(len(self.items))}
         return definition
@@ -135,7 +161,7 @@ class CompiledVersion:
 
 def compile_version(version: RuleSetVersion) -> CompiledVersion:
     items: tuple[Item, ...] = tuple(sorted((*version.rules, *version.offers), key=_sort_key))
-    checks = tuple(tuple(_check(c) for c in item.conditions) for item in items)
+    results = tuple(_results_function(item.conditions) for item in items)
     lines = ["def fired(f):", "    out = []"]
     for i, item in enumerate(items):
         test = " and ".join(_py(c) for c in item.conditions) or "True"
@@ -151,7 +177,8 @@ def compile_version(version: RuleSetVersion) -> CompiledVersion:
         ladders[spor] = tuple(offers)
     rules = [i for i, item in enumerate(items) if isinstance(item, Rule)]
     rules.sort(key=lambda i: (items[i].lag != "lov", _track_rank(items[i].spor), items[i].id))  # type: ignore[union-attr]
-    return CompiledVersion(version, items, checks, namespace["fired"], durable_conditions, ladders, tuple(rules))
+    always = tuple(i for i, item in enumerate(items) if not item.conditions)
+    return CompiledVersion(version, items, results, namespace["fired"], durable_conditions, ladders, tuple(rules), always)
 
 
 def _track_rank(spor: str | None) -> int:

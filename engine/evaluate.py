@@ -153,7 +153,12 @@ class DurableCore:
                 self._sink = None
         if base not in sink:
             raise EngineFault("durable-rules udførte ikke basisreglen; resultatet kan ikke bruges")
-        return sorted(i for i in sink if i != base)
+        # A rule whose conditions contain `en_af` fires once per alternative that
+        # holds (durable-rules expands $or into branches), so count each once.
+        held = set(sink)
+        held.discard(base)
+        held.update(compiled.always)
+        return sorted(held)
 
 
 def _probe_value(name: str) -> Any:

@@ -83,6 +83,12 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> PosList:
     return result
 
 
+# Dates stay text here so that pydantic validates them with a Danish message
+# and a position; YAML's own date parsing fails with a bare ValueError.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -99,7 +105,7 @@ def load_yaml_text(text: str, file_name: str) -> tuple[Any, list[LoadProblem]]:
         where = Position(file_name, mark.line + 1, mark.column + 1) if mark else Position(file_name, 1, 1)
         reason = error.problem or error.context or "ugyldig YAML"
         return None, [LoadProblem(where, f"YAML kan ikke læses: {reason}")]
-    except yaml.YAMLError as error:  # pragma: no cover - non-marked YAML errors are rare
+    except (yaml.YAMLError, ValueError, TypeError) as error:  # unmarked constructor errors
         return None, [LoadProblem(Position(file_name, 1, 1), f"YAML kan ikke læses: {error}")]
     finally:
         loader.dispose()

@@ -290,9 +290,13 @@ class DeadlineSpec:
     beskrivelse: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Item:
-    """What rules and offers share: identity, dates, source and place in the files."""
+    """What rules and offers share: identity, dates, source and place in the files.
+
+    Compared and hashed by identity (eq=False): items are looked up on every
+    evaluation, and a structural hash over all their conditions would cost more
+    than the lookup saves."""
 
     id: str
     beskrivelse: str
@@ -315,7 +319,7 @@ class Item:
         return self.gyldig_fra <= day and (self.gyldig_til is None or day <= self.gyldig_til)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Rule(Item):
     spor: Optional[str] = None
     min_niveau: Optional[int] = None
@@ -330,7 +334,7 @@ class Rule(Item):
     kind = "regel"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Offer(Item):
     navn: str = ""
     kategori: str = ""

@@ -8,9 +8,9 @@ with its exact reason. Deadlines, warnings and legal bases are collected here to
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, timedelta
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
 from engine.compile import CompiledVersion
 from engine.model import SPOR_ORDER, DeadlineSpec, LegalRef, Offer, Rule
@@ -23,8 +23,7 @@ DAEKKER_IKKE = "daekker_ikke_behovet"
 IKKE_NOEDVENDIGT = "ikke_noedvendigt"
 
 
-@dataclass(frozen=True, slots=True)
-class OfferVerdict:
+class OfferVerdict(NamedTuple):
     index: int
     offer: Offer
     verdikt: str
@@ -33,8 +32,7 @@ class OfferVerdict:
     failed: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class TrackDecision:
+class TrackDecision(NamedTuple):
     spor: str
     behovsniveau: int
     behov_fra: tuple[Rule, ...]
@@ -43,24 +41,21 @@ class TrackDecision:
     lovgrundlag: tuple[LegalRef, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RuleApplication:
+class RuleApplication(NamedTuple):
     index: int
     rule: Rule
     anvendt: bool
     grund: Optional[str] = None
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
+class Deadline(NamedTuple):
     spec: DeadlineSpec
     rule: Rule
     dato: date
     fra_dato: date
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(NamedTuple):
     tracks: tuple[TrackDecision, ...]
     applied: tuple[RuleApplication, ...]
     deadlines: tuple[Deadline, ...]
@@ -68,6 +63,7 @@ class Selection:
     oplysninger: tuple[str, ...]
 
 
+@lru_cache(maxsize=None)
 def _legal_sort_key(ref: LegalRef) -> tuple[Any, ...]:
     digits = "".join(ch for ch in ref.paragraf if ch.isdigit())
     return (ref.lov, int(digits or 0), ref.paragraf, ref.stk or "")
@@ -85,6 +81,9 @@ def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], he
     items = compiled.items
     fired_set = set(fired)
     fired_rules = [i for i in compiled.rule_order if i in fired_set]
+    by_track: dict[str, list[Rule]] = {}
+    for i in fired_rules:
+        by_track.setdefault(items[i].spor, []).append(items[i])  # type: ignore[arg-type,union-attr]
 
     need: dict[str, int] = {}
     for i in fired_rules:
@@ -107,18 +106,14 @@ def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], he
         if spor not in need:
             continue
         level = need[spor]
-        setters = tuple(items[i] for i in fired_rules if items[i].spor == spor and items[i].min_niveau == level)  # type: ignore[union-attr]
+        setters = tuple(r for r in by_track[spor] if r.min_niveau == level)
         need_text = f"behovsniveau {level} (fastsat af {_rule_ids(setters)})"  # type: ignore[arg-type]
         verdicts: list[OfferVerdict] = []
         picked: Optional[Offer] = None
         for j in compiled.ladders[spor]:
             offer = items[j]  # type: ignore[assignment]
             if picked is not None:
-                if offer.niveau == picked.niveau:
-                    why = f"ikke nødvendigt: '{picked.navn}' har samme indgrebsniveau ({picked.niveau}) og foretrækkes"
-                else:
-                    why = f"ikke nødvendigt: det mindre indgribende '{picked.navn}' (niveau {picked.niveau}) dækker behovet"
-                verdicts.append(OfferVerdict(j, offer, IKKE_NOEDVENDIGT, why))
+                verdicts.append(OfferVerdict(j, offer, IKKE_NOEDVENDIGT, _not_needed(picked, offer)))
                 continue
             reasons: list[str] = []
             failed: tuple[dict[str, Any], ...] = ()
@@ -128,7 +123,7 @@ def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], he
                 reasons.append(f"udelukket af {by.lag}-reglen '{by.id}' ({by.placering}): {by.beskrivelse}")
                 verdict = UDELUKKET
             if j not in fired_set:
-                failed = tuple(r for r in (c.result(fact) for c in compiled.checks[j]) if not r["opfyldt"])
+                failed = tuple(r for r in compiled.condition_results[j](fact) if not r["opfyldt"])
                 reasons.append("ikke egnet: " + "; ".join(condition_text(r) for r in failed))
                 verdict = IKKE_EGNET if verdict == VALGT else verdict
             if offer.daekker_op_til < level:  # type: ignore[union-attr]
@@ -187,10 +182,29 @@ def _why_not_applied(rule: Rule, need: dict[str, int], chosen: dict[str, Offer])
     if rule.spor is None:
         return None
     if rule.spor not in need:
-        return f"sporet '{rule.spor}' er ikke aktuelt for borgeren"
+        return _track_absent(rule.spor)
     if rule.ved_kategori:
         offer = chosen.get(rule.spor)
         if offer is None or offer.kategori not in rule.ved_kategori:
-            valgt = offer.kategori if offer else "intet"
-            return f"gælder kun når det anbefalede tilbud er {' eller '.join(rule.ved_kategori)} (anbefalet: {valgt})"
+            return _category_mismatch(rule.ved_kategori, offer.kategori if offer else "intet")
     return None
+
+
+# The reason texts below depend only on their arguments; they are built once.
+
+
+@lru_cache(maxsize=None)
+def _track_absent(spor: str) -> str:
+    return f"sporet '{spor}' er ikke aktuelt for borgeren"
+
+
+@lru_cache(maxsize=None)
+def _category_mismatch(wanted: tuple[str, ...], got: str) -> str:
+    return f"gælder kun når det anbefalede tilbud er {' eller '.join(wanted)} (anbefalet: {got})"
+
+
+@lru_cache(maxsize=4096)
+def _not_needed(picked: Offer, offer: Offer) -> str:
+    if offer.niveau == picked.niveau:
+        return f"ikke nødvendigt: '{picked.navn}' har samme indgrebsniveau ({picked.niveau}) og foretrækkes"
+    return f"ikke nødvendigt: det mindre indgribende '{picked.navn}' (niveau {picked.niveau}) dækker behovet"

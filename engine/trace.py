@@ -38,18 +38,18 @@ class Decision:
     def to_api(self, tekst: str) -> dict[str, Any]:
         sel = self.selection
         compiled = self.compiled
+        static = _static_parts(compiled)
         fact = self.fact
         anbefalinger = []
         fravalgt = []
         spor = []
         for t in sel.tracks:
             if t.valgt is not None:
-                o = t.valgt
                 anbefalinger.append({
                     "spor": t.spor,
-                    "tilbud": {"id": o.id, "navn": o.navn, "kategori": o.kategori, "indgrebsniveau": o.niveau},
+                    "tilbud": dict(static["tilbud"][t.valgt.id, t.valgt.linje]),
                     "lovgrundlag": [r.to_api() for r in t.lovgrundlag],
-                    "begrundelse": _begrundelse(t.behovsniveau, t.behov_fra, o.navn),
+                    "begrundelse": _begrundelse(t.behovsniveau, t.behov_fra, t.valgt.navn),
                 })
             chosen_seen = False
             offers = []
@@ -67,10 +67,10 @@ class Decision:
                     if v.failed:
                         entry["betingelser"] = list(v.failed)
                     fravalgt.append(entry)
-                offers.append({
-                    "id": v.offer.id, "navn": v.offer.navn, "kategori": v.offer.kategori, "indgrebsniveau": v.offer.niveau,
-                    "lag": v.offer.lag, "kilde": v.offer.placering, "verdikt": v.verdikt, "grund": v.grund,
-                })
+                offer = dict(static["verdikt"][v.index])
+                offer["verdikt"] = v.verdikt
+                offer["grund"] = v.grund
+                offers.append(offer)
             spor.append({
                 "spor": t.spor,
                 "behovsniveau": t.behovsniveau,
@@ -79,19 +79,12 @@ class Decision:
                 "tilbud": offers,
             })
         regler = []
+        results = compiled.condition_results
+        rule_static = static["regel"]
         for a in sel.applied:
-            rule = a.rule
-            entry = {
-                "id": rule.id,
-                "lag": rule.lag,
-                "kilde": rule.placering,
-                "beskrivelse": rule.beskrivelse,
-                "lovkilde": rule.kilde.to_api(),
-                "gyldig_fra": rule.gyldig_fra.isoformat(),
-                "betingelser": [c.result(fact) for c in compiled.checks[a.index]],
-                "konklusion": _conclusion(rule),
-                "anvendt": a.anvendt,
-            }
+            entry = dict(rule_static[a.index])
+            entry["betingelser"] = results[a.index](fact)
+            entry["anvendt"] = a.anvendt
             if a.grund:
                 entry["ikke_anvendt_fordi"] = a.grund
             regler.append(entry)
@@ -120,6 +113,36 @@ class Decision:
                 "tekst": tekst,
             },
         }
+
+
+def _static_parts(compiled: CompiledVersion) -> dict[str, Any]:
+    """Trace fields that never change for a version, built once per version."""
+    memo = compiled.memo.get("trace")
+    if memo is not None:
+        return memo
+    regel: dict[int, dict[str, Any]] = {}
+    verdikt: dict[int, dict[str, Any]] = {}
+    tilbud: dict[tuple[str, int], dict[str, Any]] = {}
+    for i, item in enumerate(compiled.items):
+        if isinstance(item, Rule):
+            regel[i] = {
+                "id": item.id,
+                "lag": item.lag,
+                "kilde": item.placering,
+                "beskrivelse": item.beskrivelse,
+                "lovkilde": item.kilde.to_api(),
+                "gyldig_fra": item.gyldig_fra.isoformat(),
+                "konklusion": _conclusion(item),
+            }
+        else:
+            verdikt[i] = {
+                "id": item.id, "navn": item.navn, "kategori": item.kategori, "indgrebsniveau": item.niveau,
+                "lag": item.lag, "kilde": item.placering,
+            }
+            tilbud[item.id, item.linje] = {"id": item.id, "navn": item.navn, "kategori": item.kategori, "indgrebsniveau": item.niveau}
+    memo = {"regel": regel, "verdikt": verdikt, "tilbud": tilbud}
+    compiled.memo["trace"] = memo
+    return memo
 
 
 def _begrundelse(level: int, setters: tuple[Rule, ...], navn: str) -> str:
