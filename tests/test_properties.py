@@ -46,6 +46,14 @@ def test_evaluation_is_deterministic(ref_engine, body):
     assert ref_engine.evaluate(body) == ref_engine.evaluate(copy.deepcopy(body))
 
 
+@SETTINGS
+@given(screenings())
+def test_order_of_rules_in_a_file_changes_nothing(ref_engine, shuffled_engine, body):
+    from conftest import without_positions
+
+    assert without_positions(shuffled_engine.evaluate(body)) == without_positions(ref_engine.evaluate(body))
+
+
 _MORE_NEED = ["ustabil", "behov_for_skaerming", "tidligere_forloeb_uden_effekt", "grad"]
 _GRADE_UP = {"risikabelt": "skadeligt", "skadeligt": "afhaengighed", "afhaengighed": "afhaengighed"}
 
