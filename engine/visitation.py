@@ -114,6 +114,12 @@ class Engine:
             raise UnknownVersion(f"ingen kendt version af regelsættet har sha256 {sha256}")
         return version_from_snapshot(snapshot)
 
+    def check_files(self) -> tuple[RuleSetVersion, ...]:
+        """Validate the files on disk without putting them in service.
+
+        Raises RulesInvalid listing every problem; returns the versions they give."""
+        return _load(self.rules_dir, self.rule_set).versions
+
     def reload(self) -> tuple[RuleSetVersion, ...]:
         """Validate the files on disk and only then put them in service.
 
@@ -124,6 +130,10 @@ class Engine:
                 self._prepare(version)
         self._loaded = loaded
         return loaded.versions
+
+    def compiled(self, version: RuleSetVersion) -> CompiledVersion:
+        """The compiled form of a version (compiled once, then cached)."""
+        return self._prepare(version)
 
     def _prepare(self, version: RuleSetVersion) -> CompiledVersion:
         compiled = self._compiled.get(version.sha256)
@@ -144,7 +154,8 @@ class Engine:
         vurderingsdato = screening.effective_date(self.today())
         version = self.version_by_sha(sha256) if sha256 else self.version_for(vurderingsdato)
         compiled = self._prepare(version)
-        self.store.put(version.snapshot()) if self.store.get(version.sha256) is None else None
+        if self.store.get(version.sha256) is None:
+            self.store.put(version.snapshot())
         fact = facts_from_screening(screening.model_dump())
         runner = core or self._core
         fired = runner.fired(compiled, fact)

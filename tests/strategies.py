@@ -18,7 +18,8 @@ rusmiddel_lists = st.lists(
 @st.composite
 def screenings(draw, first: date = FIRST, last: date = LAST):
     henvendelse = draw(st.dates(min_value=first, max_value=last))
-    vurdering = henvendelse + timedelta(days=draw(st.integers(0, 40)))
+    # Both dates stay inside [first, last]: the vurderingsdato picks the rules.
+    vurdering = min(henvendelse + timedelta(days=draw(st.integers(0, 40))), last)
     body = {
         "henvendelsesdato": henvendelse.isoformat(),
         "vurderingsdato": vurdering.isoformat(),

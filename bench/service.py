@@ -1,0 +1,187 @@
+"""Benchmark `visitator serve` on loopback with the decision log on.
+
+    python bench/service.py [--requests 1000] [--concurrency 1,8,64] [--url URL --token TOKEN]
+
+Without --url it starts `visitator serve` on a free loopback port with a
+fresh SQLite database in a temporary directory, creates a visitator token,
+and stops the server afterwards. For each concurrency level it sends POST
+/v1/vurderinger (varied screenings) from that many concurrent clients over
+keep-alive connections and prints decisions/s and p50/p99 latency; every
+answer must be 201. Finally it checks the hash chain of the log.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+BOLIG = ["egen_bolig", "hos_andre", "midlertidig", "forsorgshjem", "gade", "udskrives"]
+STOFFER = ["alkohol", "cannabis", "opioider", "centralstimulerende", "benzodiazepiner"]
+GRADER = ["risikabelt", "skadeligt", "afhaengighed"]
+
+
+def screening(i: int) -> dict:
+    return {
+        "borger_reference": f"bench-{i}",
+        "henvendelsesdato": "2026-11-02",
+        "vurderingsdato": "2026-11-03",
+        "alder": 16 + i % 60,
+        "rusmidler": [{"stof": STOFFER[i % 5], "grad": GRADER[i % 3]}],
+        "dobbeltdiagnose": i % 7 == 0,
+        "boligsituation": BOLIG[i % 6],
+        "foraeldresamtykke": True,
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client on asyncio streams.
+
+    httpx's pool costs more CPU than the service itself at 64 connections on a
+    small machine, which would measure the client; this costs almost nothing."""
+
+    def __init__(self, host: str, port: int, token: str):
+        self.host, self.port, self.token = host, port, token
+        self.reader: asyncio.StreamReader
+        self.writer: asyncio.StreamWriter
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def post(self, path: str, body: bytes) -> int:
+        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: Bearer {self.token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value.strip())
+        await self.reader.readexactly(length)
+        return status
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except OSError:
+            pass
+
+
+async def run_level(url: str, token: str, total: int, concurrency: int) -> tuple[float, list[float], dict[int, int]]:
+    parsed = urlsplit(url)
+    bodies = [json.dumps(screening(i)).encode() for i in range(total)]
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = iter(range(total))
+    connections = [Connection(parsed.hostname or "127.0.0.1", parsed.port or 80, token) for _ in range(concurrency)]
+    await asyncio.gather(*(c.open() for c in connections))
+
+    async def worker(conn: Connection) -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            status = await conn.post("/v1/vurderinger", bodies[i])
+            latencies.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(c) for c in connections))
+    elapsed = time.perf_counter() - started
+    await asyncio.gather(*(c.close() for c in connections))
+    return elapsed, latencies, statuses
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli(*args: str, env: dict) -> str:
+    out = subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True, env=env, cwd=REPO, check=True)
+    return out.stdout.strip()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000, help="requests per concurrency level")
+    parser.add_argument("--concurrency", default="1,8,64")
+    parser.add_argument("--url", default=None, help="an already running service (else one is started)")
+    parser.add_argument("--token", default=None, help="visitator token for --url")
+    args = parser.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",")]
+
+    proc = None
+    tmp = tempfile.TemporaryDirectory(prefix="visitator-bench-")
+    env = dict(os.environ, VISITATOR_DATA=tmp.name)
+    db = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
+    try:
+        if args.url:
+            url, token = args.url, args.token
+        else:
+            token = cli("token", "create", "--role", "visitator", "--db", db, env=env)
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            log = open(Path(tmp.name) / "server.log", "wb")
+            proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--db", db, "--log-level", "warning"],
+                                    stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=REPO)
+            deadline = time.time() + 60
+            while True:
+                try:
+                    if httpx.get(url + "/v1/sundhed", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline or proc.poll() is not None:
+                    print("the server did not start", file=sys.stderr)
+                    return 2
+                time.sleep(0.1)
+        print(f"visitator serve on {url}, decision log on (SQLite WAL, synchronous=FULL); "
+              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {args.requests} requests per level")
+        print(f"{'clients':>8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-201':>8}")
+        asyncio.run(run_level(url, token, 50, 4))  # warm-up
+        failed = 0
+        for level in levels:
+            elapsed, latencies, statuses = asyncio.run(run_level(url, token, args.requests, level))
+            bad = sum(n for s, n in statuses.items() if s != 201)
+            failed += bad
+            print(f"{level:>8} {args.requests / elapsed:>12.0f} {statistics.median(latencies) * 1000:>8.1f} "
+                  f"{percentile(latencies, 0.99) * 1000:>8.1f} {bad:>8}")
+        if not args.url:
+            verdict = subprocess.run([sys.executable, "-m", "service.cli", "log", "verify", "--db", db], capture_output=True,
+                                     text=True, env=env, cwd=REPO)
+            print((verdict.stdout or verdict.stderr).strip())
+            failed += verdict.returncode
+        return 1 if failed else 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=15)
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
