@@ -115,6 +115,12 @@ def _results_function(conditions: tuple[ConditionNode, ...]) -> Callable[[dict[s
     return eval("lambda f: [" + ", ".join(entries) + "]", {"__builtins__": {}})  # noqa: S307
 
 
+def predicate(conditions: tuple[ConditionNode, ...]) -> Callable[[dict[str, Any]], bool]:
+    """A plain-Python test of all conditions (for the static checks)."""
+    test = " and ".join(_py(c) for c in conditions) or "True"
+    return eval(f"lambda f: {test}", {"__builtins__": {}})  # noqa: S307 - source built from validated vocabulary
+
+
 def _sort_key(item: Item) -> tuple[Any, ...]:
     return (item.kind, item.id)
 

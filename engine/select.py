@@ -77,20 +77,25 @@ def _rule_ids(rules: tuple[Rule, ...]) -> str:
     return ", ".join(f"'{r.id}'" for r in rules)
 
 
-def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], henvendelsesdato: date, vurderingsdato: date) -> Selection:
-    items = compiled.items
-    fired_set = set(fired)
-    fired_rules = [i for i in compiled.rule_order if i in fired_set]
-    by_track: dict[str, list[Rule]] = {}
-    for i in fired_rules:
-        by_track.setdefault(items[i].spor, []).append(items[i])  # type: ignore[arg-type,union-attr]
+class Choice(NamedTuple):
+    """The decision itself, without any wording: the one place that applies the
+    mindste indgrebs princip. `select` explains it; `rules check` and `rules
+    verify` use it directly for bulk work."""
 
+    fired_rules: list[int]  # rule indices that hold, in trace order
+    need: dict[str, int]  # track -> assessed need level
+    excluded: dict[int, Rule]  # offer index -> the rule that excluded it
+    picks: dict[str, Optional[int]]  # track -> chosen offer index (None: nothing suits)
+
+
+def choose(compiled: CompiledVersion, fired_set: set[int]) -> Choice:
+    items = compiled.items
+    fired_rules = [i for i in compiled.rule_order if i in fired_set]
     need: dict[str, int] = {}
     for i in fired_rules:
         rule = items[i]
         if rule.min_niveau is not None:  # type: ignore[union-attr]
             need[rule.spor] = max(need.get(rule.spor, 0), rule.min_niveau)  # type: ignore[union-attr,arg-type]
-
     excluded: dict[int, Rule] = {}
     for i in fired_rules:
         rule: Rule = items[i]  # type: ignore[assignment]
@@ -99,6 +104,23 @@ def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], he
                 offer: Offer = items[j]  # type: ignore[assignment]
                 if offer.kategori == rule.udeluk_kategori or offer.id == rule.udeluk_tilbud:
                     excluded.setdefault(j, rule)
+    picks: dict[str, Optional[int]] = {}
+    for spor, level in need.items():
+        picks[spor] = next(
+            (j for j in compiled.ladders[spor] if j in fired_set and j not in excluded and items[j].daekker_op_til >= level),  # type: ignore[union-attr]
+            None,
+        )
+    return Choice(fired_rules, need, excluded, picks)
+
+
+def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], henvendelsesdato: date, vurderingsdato: date) -> Selection:
+    items = compiled.items
+    fired_set = set(fired)
+    choice = choose(compiled, fired_set)
+    fired_rules, need, excluded = choice.fired_rules, choice.need, choice.excluded
+    by_track: dict[str, list[Rule]] = {}
+    for i in fired_rules:
+        by_track.setdefault(items[i].spor, []).append(items[i])  # type: ignore[arg-type,union-attr]
 
     chosen: dict[str, Offer] = {}
     tracks: list[TrackDecision] = []
@@ -108,16 +130,24 @@ def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], he
         level = need[spor]
         setters = tuple(r for r in by_track[spor] if r.min_niveau == level)
         need_text = f"behovsniveau {level} (fastsat af {_rule_ids(setters)})"  # type: ignore[arg-type]
+        pick = choice.picks[spor]
+        picked: Optional[Offer] = items[pick] if pick is not None else None  # type: ignore[assignment]
+        if picked is not None:
+            chosen[spor] = picked
         verdicts: list[OfferVerdict] = []
-        picked: Optional[Offer] = None
+        seen_pick = False
         for j in compiled.ladders[spor]:
             offer = items[j]  # type: ignore[assignment]
-            if picked is not None:
-                verdicts.append(OfferVerdict(j, offer, IKKE_NOEDVENDIGT, _not_needed(picked, offer)))
+            if j == pick:
+                seen_pick = True
+                verdicts.append(OfferVerdict(j, offer, VALGT, f"det mindst indgribende egnede tilbud, der dækker {need_text}"))  # type: ignore[arg-type]
+                continue
+            if seen_pick:
+                verdicts.append(OfferVerdict(j, offer, IKKE_NOEDVENDIGT, _not_needed(picked, offer)))  # type: ignore[arg-type]
                 continue
             reasons: list[str] = []
             failed: tuple[dict[str, Any], ...] = ()
-            verdict = VALGT
+            verdict = ""
             if j in excluded:
                 by = excluded[j]
                 reasons.append(f"udelukket af {by.lag}-reglen '{by.id}' ({by.placering}): {by.beskrivelse}")
@@ -125,16 +155,11 @@ def select(compiled: CompiledVersion, fact: dict[str, Any], fired: list[int], he
             if j not in fired_set:
                 failed = tuple(r for r in compiled.condition_results[j](fact) if not r["opfyldt"])
                 reasons.append("ikke egnet: " + "; ".join(condition_text(r) for r in failed))
-                verdict = IKKE_EGNET if verdict == VALGT else verdict
+                verdict = verdict or IKKE_EGNET
             if offer.daekker_op_til < level:  # type: ignore[union-attr]
                 reasons.append(f"dækker ikke behovet: {need_text} er højere end tilbuddets niveau {offer.daekker_op_til}")  # type: ignore[union-attr]
-                verdict = DAEKKER_IKKE if verdict == VALGT else verdict
-            if verdict == VALGT:
-                picked = offer  # type: ignore[assignment]
-                chosen[spor] = offer  # type: ignore[assignment]
-                verdicts.append(OfferVerdict(j, offer, VALGT, f"det mindst indgribende egnede tilbud, der dækker {need_text}"))  # type: ignore[arg-type]
-            else:
-                verdicts.append(OfferVerdict(j, offer, verdict, "; ".join(reasons), failed))  # type: ignore[arg-type]
+                verdict = verdict or DAEKKER_IKKE
+            verdicts.append(OfferVerdict(j, offer, verdict, "; ".join(reasons), failed))  # type: ignore[arg-type]
         tracks.append(TrackDecision(spor, level, setters, picked, tuple(verdicts), ()))  # type: ignore[arg-type]
 
     applied: list[RuleApplication] = []

@@ -152,6 +152,146 @@ def cmd_rules_versions(args: argparse.Namespace) -> int:
     return 0
 
 
+class Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.enabled = sys.stderr.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / max(total, 1))
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_rules_verify(args: argparse.Namespace) -> int:
+    from engine.verify import counterexamples_yaml, verify
+
+    try:
+        engine = Engine(args.rules, core="reference")
+    except RulesInvalid as error:
+        return _fail([str(p) for p in error.problems])
+    report = verify(engine, workers=args.workers, limit=args.max_counterexamples, progress=Progress("verificerer"))
+    rows = [[t.version, t.track, str(t.points), str(sum(t.counts.values()))] for t in report.tasks]
+    print(_table(rows, ["Version", "Spor", "Punkter", "Brud"]))
+    print(f"\n{report.points} punkter kontrolleret i {report.versions} versioner på {report.seconds:.1f} s med {report.workers} processer.")
+    violations = report.violations
+    if not violations:
+        print("Ingen brud på fuldstændighed, konflikt, monotoni (mindste indgreb) eller de lovmæssige invarianter.")
+        return 0
+    print("Brud: " + ", ".join(f"{k}: {v}" for k, v in sorted(violations.items())))
+    text = counterexamples_yaml(report)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"Modeksempler som gyldne tilfælde er skrevet til {args.out}")
+    else:
+        print("\nModeksempler (klar til at sætte ind i cases/):\n")
+        print(text)
+    return 1
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from engine.check import FEJL, check
+    from engine.visitation import DEFAULT_RULE_SET, default_rules_dir
+
+    rules_dir = Path(args.rules) if args.rules else default_rules_dir()
+    findings = check(rules_dir / DEFAULT_RULE_SET, shown_root=rules_dir.parent)
+    for finding in findings:
+        print(finding)
+    errors = sum(1 for f in findings if f.niveau == FEJL)
+    warnings = len(findings) - errors
+    print(f"\n{errors} fejl, {warnings} advarsler")
+    return 1 if errors else 0
+
+
+def _git_side(label: str, rules_dir: Path):  # noqa: ANN202 - returns engine.diff.Side
+    import subprocess
+    import tempfile
+
+    from engine.diff import Side
+
+    try:
+        top = subprocess.run(["git", "-C", str(rules_dir), "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        raise ValueError(f"'{label}' er hverken en dato (ÅÅÅÅ-MM-DD) eller en git-revision: {rules_dir} er ikke i et git-arkiv") from None
+    rel = rules_dir.resolve().relative_to(Path(top).resolve()).as_posix()
+    target = Path(tempfile.mkdtemp(prefix="visitator-diff-"))
+    archive = subprocess.run(["git", "-C", top, "archive", label, rel], capture_output=True)
+    if archive.returncode != 0:
+        raise ValueError(f"git-revisionen '{label}' findes ikke eller har ingen {rel}/: {archive.stderr.decode(errors='replace').strip()}")
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return Side(f"git {label}", target / rel)
+
+
+def _side(label: str, rules_dir: Path):  # noqa: ANN202
+    import re
+    from datetime import date as _date
+
+    from engine.diff import Side
+
+    if label in (".", "arbejdskopi"):
+        return Side("filerne på disken", rules_dir)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", label):
+        try:
+            return Side(f"regler i kraft {label}", rules_dir, _date.fromisoformat(label))
+        except ValueError:
+            raise ValueError(f"'{label}' er ikke en gyldig dato") from None
+    return _git_side(label, rules_dir)
+
+
+def _db_screenings(url: str) -> list[dict[str, Any]]:
+    import sqlite3
+
+    if not url.startswith("sqlite:///"):
+        raise ValueError("--db: kun sqlite:///sti understøttes her")
+    path = Path(url[len("sqlite:///"):])
+    if not path.exists():
+        raise ValueError(f"--db: {path} findes ikke")
+    # Read-only: an impact analysis never writes to the decision log.
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [json.loads(row[0]) for row in connection.execute("SELECT screening FROM vurderinger ORDER BY seq")]
+    finally:
+        connection.close()
+
+
+def cmd_rules_diff(args: argparse.Namespace) -> int:
+    from engine.diff import diff, html_report, markdown_report, space_corpus, terminal_table
+    from engine.visitation import default_rules_dir
+
+    rules_dir = Path(args.rules) if args.rules else default_rules_dir()
+    try:
+        side_a = _side(args.from_, rules_dir)
+        side_b = _side(args.to, rules_dir)
+        engine_b = Engine(side_b.rules_dir, core="reference")
+        Engine(side_a.rules_dir, core="reference")
+        if args.db:
+            bodies, corpus = _db_screenings(args.db), f"beslutningsloggen {args.db}"
+        elif args.space:
+            days = [d for d in (side_a.pinned, side_b.pinned) if d] or [v.gyldig_fra for v in engine_b.versions() if not v.afventer]
+            bodies, corpus = space_corpus(engine_b, days), "hele det genererede inputrum"
+        else:
+            cases = load_cases(Path(args.cases))
+            bodies, corpus = [c.screening for c in cases if "fejl" not in c.forventet], f"de gyldne tilfælde i {args.cases}"
+    except RulesInvalid as error:
+        return _fail([str(p) for p in error.problems])
+    except (ValueError, CaseFileInvalid) as error:
+        return _fail([str(error)])
+    report = diff(side_a, side_b, bodies, corpus, max_examples=args.examples, progress=Progress("sammenligner"))
+    print(terminal_table(report))
+    if args.report:
+        out = Path(args.report)
+        out.write_text(html_report(report) if out.suffix.lower() in (".html", ".htm") else markdown_report(report), encoding="utf-8")
+        print(f"\nRapport skrevet til {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="visitator", description="Regelmotor for visitation efter mindste indgrebs princip.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +311,26 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--rules", type=Path, default=None)
     test.add_argument("--coverage", action="store_true", help="vis hvor mange tilfælde der afprøver hver regel og hvert tilbud")
     test.set_defaults(func=cmd_rules_test)
+    verify_cmd = rules_sub.add_parser("verify", help="gennemprøv hele inputrummet for alle versioner")
+    verify_cmd.add_argument("--rules", type=Path, default=None)
+    verify_cmd.add_argument("--workers", type=int, default=None, help="antal processer (standard: 2)")
+    verify_cmd.add_argument("--max-counterexamples", type=int, default=5, help="højst så mange modeksempler pr. version og spor")
+    verify_cmd.add_argument("--out", default=None, help="skriv modeksempler som gyldne tilfælde (YAML) til denne fil")
+    verify_cmd.set_defaults(func=cmd_rules_verify)
+    check_cmd = rules_sub.add_parser("check", help="statiske kontroller af regelfilerne (fil:linje for hvert fund)")
+    check_cmd.add_argument("--rules", type=Path, default=None)
+    check_cmd.set_defaults(func=cmd_rules_check)
+    diff_cmd = rules_sub.add_parser("diff", help="konsekvensanalyse: hvilke screeninger ændrer resultat fra A til B")
+    diff_cmd.add_argument("--from", dest="from_", required=True, help="en git-revision (fx HEAD, main~1) eller en dato ÅÅÅÅ-MM-DD")
+    diff_cmd.add_argument("--to", default=".", help="en git-revision, en dato, eller . for filerne på disken (standard)")
+    corpus = diff_cmd.add_mutually_exclusive_group()
+    corpus.add_argument("--cases", nargs="?", const=str(default_cases_dir()), default=str(default_cases_dir()), help="de gyldne tilfælde (standard)")
+    corpus.add_argument("--space", action="store_true", help="hele det genererede inputrum")
+    corpus.add_argument("--db", default=None, help="screeningerne i en beslutningslog (sqlite:///sti; læses kun)")
+    diff_cmd.add_argument("--report", default=None, help="skriv en rapport (.md eller .html)")
+    diff_cmd.add_argument("--examples", type=int, default=3, help="antal eksempler pr. art af ændring")
+    diff_cmd.add_argument("--rules", type=Path, default=None)
+    diff_cmd.set_defaults(func=cmd_rules_diff)
     versions = rules_sub.add_parser("versions", help="vis regelsættets versioner")
     versions.add_argument("--rules", type=Path, default=None)
     versions.set_defaults(func=cmd_rules_versions)
