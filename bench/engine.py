@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine import Engine, parse_screening  # noqa: E402
-from engine.evaluate import ReferenceCore, durable_core  # noqa: E402
+from engine.evaluate import ReferenceCore, durable_core, settle_heap  # noqa: E402
 from engine.fields import BOLIGSITUATIONER, FLAG_FIELDS, GRADER, STOFFER, facts_from_screening  # noqa: E402
 
 
@@ -85,6 +85,9 @@ def main() -> int:
         compiled = durable._prepare(durable.version_for(s.effective_date(durable.today())))
         prepared.append((compiled, facts_from_screening(s.model_dump())))
     ref_core = ReferenceCore()
+
+    # As the service does after start-up (engine.evaluate.settle_heap).
+    settle_heap()
 
     # Sanity: the three paths agree on what holds before anything is timed.
     for (compiled, fact), s in list(zip(prepared, screenings))[:500]:

@@ -14,6 +14,7 @@ version and hash because a name cannot be registered twice.
 from __future__ import annotations
 
 import ctypes
+import gc
 import ctypes.util
 import itertools
 import threading
@@ -168,6 +169,15 @@ def _probe_value(name: str) -> Any:
     if spec.type == "heltal":
         return 30 if name == "alder" else 0
     return spec.vaerdier[0]
+
+
+def settle_heap() -> None:
+    """Call once after start-up: moves everything built so far (the compiled
+    rule sets above all) out of the garbage collector's scans. The durable-rules
+    path allocates many short-lived objects per evaluation, and each collection
+    would otherwise walk the long-lived rule structures again."""
+    gc.collect()
+    gc.freeze()
 
 
 _shared_durable: Optional[DurableCore] = None

@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response, StreamingResponse
 
 from engine import DateNotCovered, Engine, RulesInvalid, ScreeningInvalid, UnknownVersion, parse_screening
+from engine.evaluate import settle_heap
 from engine.model import KATEGORI_SPOR, SPOR_ORDER
 from engine.screening import Screening, field_path, problems_from_validation_error
 from service import logs, schemas
@@ -199,6 +200,7 @@ class Service:
         # Raises RulesInvalid: the service does not start on a broken rule set.
         self.engine = Engine(settings.rules_dir, core=settings.core, store=self.snapshots, today=settings.today)
         self._store_snapshots()
+        settle_heap()
         self.engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visitator-motor")
         self.writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="visitator-log")
 

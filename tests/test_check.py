@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.check import FEJL, check
+from engine.check import check
 
 
 def _edit(rules_dir: Path, path: str, old: str, new: str, count: int = 1) -> None:
@@ -14,13 +14,6 @@ def _edit(rules_dir: Path, path: str, old: str, new: str, count: int = 1) -> Non
     text = target.read_text(encoding="utf-8")
     assert text.count(old) >= count, old
     target.write_text(text.replace(old, new, count), encoding="utf-8")
-
-
-def test_shipped_rules_have_no_errors():
-    from conftest import RULES
-
-    findings = check(RULES / "misbrug", shown_root=RULES.parent)
-    assert [str(f) for f in findings if f.niveau == FEJL] == []
 
 
 @pytest.fixture(scope="module")

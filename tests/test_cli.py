@@ -15,7 +15,7 @@ def run(*args: str, env_dir: Path) -> subprocess.CompletedProcess:
     import os
 
     env = {**os.environ, "VISITATOR_DATA": str(env_dir)}
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=REPO, capture_output=True, text=True, env=env, timeout=300)
 
 
 def test_evaluate_prints_recommendation_and_explanation(tmp_path):
@@ -70,3 +70,15 @@ def test_rules_test_reports_and_fails_on_a_wrong_case(tmp_path):
     assert out.returncode == 1
     assert out.stdout.strip().splitlines()[-1] == "0 passed, 1 failed"
     assert "kategori forventet dagbehandling" in out.stdout
+
+
+def test_rules_verify_passes_on_the_shipped_rules(tmp_path):
+    out = run("rules", "verify", env_dir=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "punkter kontrolleret" in out.stdout and "Ingen brud" in out.stdout
+
+
+def test_rules_check_passes_on_the_shipped_rules(tmp_path):
+    out = run("rules", "check", env_dir=tmp_path)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "0 fejl, 0 advarsler"
