@@ -27,6 +27,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from rawclient import RawConnection  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
 BOLIG = ["egen_bolig", "hos_andre", "midlertidig", "forsorgshjem", "gade", "udskrives"]
 STOFFER = ["alkohol", "cannabis", "opioider", "centralstimulerende", "benzodiazepiner"]
@@ -51,59 +54,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-class Connection:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams.
-
-    httpx's pool costs more CPU than the service itself at 64 connections on a
-    small machine, which would measure the client; this costs almost nothing."""
-
-    def __init__(self, host: str, port: int, token: str):
-        self.host, self.port, self.token = host, port, token
-        self.reader: asyncio.StreamReader
-        self.writer: asyncio.StreamWriter
-
-    async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-
-    async def post(self, path: str, body: bytes) -> int:
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAuthorization: Bearer {self.token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
-        self.writer.write(head + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        status = int(status_line.split()[1])
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
-        await self.reader.readexactly(length)
-        return status
-
-    async def close(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except OSError:
-            pass
-
-
 async def run_level(url: str, token: str, total: int, concurrency: int) -> tuple[float, list[float], dict[int, int]]:
     parsed = urlsplit(url)
     bodies = [json.dumps(screening(i)).encode() for i in range(total)]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     counter = iter(range(total))
-    connections = [Connection(parsed.hostname or "127.0.0.1", parsed.port or 80, token) for _ in range(concurrency)]
+    connections = [RawConnection(parsed.port or 80, token, parsed.hostname or "127.0.0.1") for _ in range(concurrency)]
     await asyncio.gather(*(c.open() for c in connections))
 
-    async def worker(conn: Connection) -> None:
+    async def worker(conn: RawConnection) -> None:
         for i in counter:
             t0 = time.perf_counter()
-            status = await conn.post("/v1/vurderinger", bodies[i])
+            status, _ = await conn.post("/v1/vurderinger", bodies[i])
             latencies.append(time.perf_counter() - t0)
             statuses[status] = statuses.get(status, 0) + 1
 

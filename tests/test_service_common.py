@@ -147,36 +147,6 @@ class Server:
         self.stop()
 
 
-class RawConnection:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams (cheap enough to load-test a small machine)."""
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from rawclient import RawConnection  # noqa: E402  - the benchmark's client, shared
 
-    def __init__(self, port: int, token: str):
-        self.port, self.token = port, token
-
-    async def open(self) -> "RawConnection":
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        return self
-
-    async def post(self, path: str, body: Any) -> tuple[int, bytes]:
-        data = json.dumps(body).encode()
-        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAuthorization: Bearer {self.token}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n").encode()
-        self.writer.write(head + data)
-        await self.writer.drain()
-        status = int((await self.reader.readline()).split()[1])
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
-        return status, await self.reader.readexactly(length)
-
-    async def close(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except OSError:
-            pass

@@ -81,7 +81,7 @@ async def _load(port: int, token: str, total: int, concurrency: int) -> tuple[li
         for i in numbers:
             body = example(borger_reference=f"last-{i % 50}", alder=18 + i % 60,
                            boligsituation=["egen_bolig", "gade", "hos_andre", "udskrives"][i % 4])
-            status, content = await conn.post("/v1/vurderinger", body)
+            status, content = await conn.post("/v1/vurderinger", json.dumps(body).encode())
             statuses.append(status)
             if status == 201:
                 ids.append(json.loads(content)["id"])
