@@ -75,6 +75,7 @@ class Engine:
         self.today = today
         self._core: Core = durable_core() if core == "durable" else ReferenceCore()
         self._compiled: dict[str, CompiledVersion] = {}
+        self._stored: set[str] = set()  # versions already in the snapshot store
         self._compile_lock = threading.Lock()
         self._loaded = _load(self.rules_dir, rule_set)
         for version in self._loaded.versions:
@@ -154,8 +155,10 @@ class Engine:
         vurderingsdato = screening.effective_date(self.today())
         version = self.version_by_sha(sha256) if sha256 else self.version_for(vurderingsdato)
         compiled = self._prepare(version)
-        if self.store.get(version.sha256) is None:
-            self.store.put(version.snapshot())
+        if version.sha256 not in self._stored:
+            if self.store.get(version.sha256) is None:
+                self.store.put(version.snapshot())
+            self._stored.add(version.sha256)
         fact = facts_from_screening(screening.model_dump())
         runner = core or self._core
         fired = runner.fired(compiled, fact)
