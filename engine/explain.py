@@ -5,9 +5,9 @@ built from the trace, so the narrative can never say more than the rules did.
 """
 from __future__ import annotations
 
-from engine.select import IKKE_NOEDVENDIGT, VALGT
+from engine.select import IKKE_EGNET, IKKE_NOEDVENDIGT, VALGT, OfferVerdict
 from engine.trace import Decision
-from engine.wording import dansk_dato
+from engine.wording import condition_text, dansk_dato
 
 SPOR_NAVN = {
     "behandling": "Behandling",
@@ -42,6 +42,15 @@ def _situation(decision: Decision) -> str:
     return text + f" Borgeren {bolig}."
 
 
+def _why_not(verdict: OfferVerdict) -> str:
+    """The verdict's reason, with unmet conditions in everyday Danish."""
+    if verdict.verdikt != IKKE_EGNET or not verdict.failed:
+        return verdict.grund
+    text = "passer ikke, fordi " + "; ".join(condition_text(r, plain=True) for r in verdict.failed)
+    _, sep, need = verdict.grund.partition("; dækker ikke behovet")
+    return text + (sep + need if sep else "")
+
+
 def narrative(decision: Decision) -> str:
     sel = decision.selection
     version = decision.version
@@ -69,7 +78,7 @@ def narrative(decision: Decision) -> str:
         sentence += f" Behovet er vurderet sådan: {reasons}."
         lower = [v for v in t.verdicts if v.verdikt not in (VALGT, IKKE_NOEDVENDIGT)]
         if lower:
-            sentence += " Mindre indgribende tilbud er fravalgt: " + "; ".join(f"'{v.offer.navn}' – {v.grund}" for v in lower) + "."
+            sentence += " Mindre indgribende tilbud er fravalgt: " + "; ".join(f"'{v.offer.navn}' – {_why_not(v)}" for v in lower) + "."
         lines.append(sentence)
     for d in sel.deadlines:
         lines.append(f"Frist: {d.spec.beskrivelse} senest {dansk_dato(d.dato)} ({d.spec.lovgrundlag.danish()}), regnet fra {dansk_dato(d.fra_dato)}.")
