@@ -147,6 +147,14 @@ class Server:
         self.stop()
 
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from rawclient import RawConnection  # noqa: E402  - the benchmark's client, shared
+def _load_rawclient():  # the benchmark's client, shared; loaded by path so bench/ never shadows a package
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rawclient", Path(__file__).resolve().parent.parent / "bench" / "rawclient.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.RawConnection
+
+
+RawConnection = _load_rawclient()
 
