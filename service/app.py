@@ -543,6 +543,10 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         today = settings.today()
         return json_response({"gyldig": True, "genindlaest": True, "versioner": [v.summary(today) for v in versions]})
 
+    from service.web import make_router
+
+    app.include_router(make_router(service))
+
     log.info("tjenesten er klar", extra={"haendelse": "opstart", "regelsaet": service.engine.rule_set, "pid": os.getpid(),
                                          "versioner": len(service.engine.versions())})
     return app
