@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from engine.compile import compile_version, predicate
 from engine.fields import facts_from_screening
-from engine.model import Offer, Rule, RuleBook
+from engine.model import RuleBook
 from engine.select import choose
 from engine.space import GENERAL, axes_for, axes_for_fields, condition_fields, points, screening_for, tracks_of
 from engine.validate import RulesInvalid, load_rulebook

@@ -13,7 +13,6 @@ import html
 import json
 import multiprocessing
 import os
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path

@@ -20,7 +20,7 @@ import yaml
 
 from engine.fields import GRADER, facts_from_screening
 from engine.select import Selection, select
-from engine.space import GENERAL, axes_for, points, screening_for, space_size, tracks_of
+from engine.space import axes_for, points, screening_for, space_size, tracks_of
 
 MORE_NEED_FLAGS = ("ustabil", "behov_for_skaerming", "tidligere_forloeb_uden_effekt")
 

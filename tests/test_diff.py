@@ -2,7 +2,6 @@
 decision log."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess

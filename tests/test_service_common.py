@@ -12,8 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
-import asyncio
-import json
 import warnings
 
 import httpx
