@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlencode
 
+from starlette.concurrency import run_in_threadpool
 from fastapi import APIRouter, Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
@@ -228,7 +229,7 @@ def make_router(service: Any) -> APIRouter:
         else:
             body, index_map = state.body()
             try:
-                record_id, _ = service.decide(body)
+                record_id, _ = await service.decide_async(body)
             except ScreeningInvalid as error:
                 state.set_problems([(p.felt, p.besked) for p in error.problems], index_map)
             except ProblemException as error:
@@ -327,7 +328,7 @@ def make_router(service: Any) -> APIRouter:
         if service.storage.get_record(id) is None:
             return not_found(request, session, "Der findes ingen vurdering med det id.")
         try:
-            replay = service.replay(id)
+            replay = await run_in_threadpool(service.replay, id)
         except ProblemException as error:
             return decision_page(request, session, id, replay_error=error)
         return decision_page(request, session, id, replay=replay)
