@@ -21,7 +21,9 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BeforeValidator
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +39,9 @@ from service import logs, schemas
 from service.auth import require
 from service.problems import ProblemException, from_exception, problem_response, raw_problem_bytes
 from service.settings import Settings
-from service.storage import DBSnapshotStore, Filters, NewRecord, Storage, canonical_json, load_or_create_hmac_key, open_storage
+from service.ops import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
+from service.storage import (DBSnapshotStore, Filters, NewRecord, Storage, StorageUnavailable, canonical_json,
+                             load_or_create_hmac_key, open_storage)
 
 log = logging.getLogger(logs.LOGGER)
 
@@ -106,15 +110,37 @@ def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
     return []
 
 
+def _iso_date_only(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("skal være en dato på formen ÅÅÅÅ-MM-DD")
+    return value
+
+
+# A query date must be written as a date (pydantic alone would read "0" as 1970-01-01).
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]
+
+
+def _strict_types(data: Any) -> None:
+    """Refuse JSON types the published schema does not allow but pydantic's lax mode would coerce
+    (a date given as a number of seconds, a number given as a string, ...): 422 like any other field error."""
+    from pydantic import ValidationError
+
+    try:
+        Screening.model_validate_json(json.dumps(data), strict=True)
+    except ValidationError as error:
+        raise ScreeningInvalid(problems_from_validation_error(error)) from None
+
+
 # --------------------------------------------------------------------------- middleware
 
 
 class ServiceMiddleware:
     """Pure ASGI: body limit (413 before parsing), 500 problem guard, JSON access log."""
 
-    def __init__(self, app: Any, max_body_bytes: int):
+    def __init__(self, app: Any, max_body_bytes: int, metrics: Optional[Metrics] = None):
         self.app = app
         self.max_body = max_body_bytes
+        self.metrics = metrics
 
     async def _send_problem(self, send: Any, status: int, detail: str, **kwargs: Any) -> None:
         body = raw_problem_bytes(status, detail, **kwargs)
@@ -182,6 +208,10 @@ class ServiceMiddleware:
                                          slug="intern-fejl", fejl_id=fejl_id)
         finally:
             role = (scope.get("state") or {}).get("role")
+            if self.metrics is not None:
+                route = scope.get("route")
+                template = getattr(route, "path", None) or "(ingen rute)"
+                self.metrics.observe_request(template, method, state["status"] or 500, time.perf_counter() - started)
             log.info("forespørgsel", extra={"haendelse": "forespoergsel", "metode": method, "sti": path, "status": state["status"],
                                             "ms": round((time.perf_counter() - started) * 1000, 2), "rolle": role})
 
@@ -194,6 +224,7 @@ class Service:
 
     def __init__(self, settings: Settings, storage: Optional[Storage] = None):
         self.settings = settings
+        self.metrics = Metrics()
         self.storage: Storage = storage if storage is not None else open_storage(settings.db_url)
         self.hmac_key = load_or_create_hmac_key(self.storage)
         self.snapshots = DBSnapshotStore(self.storage)
@@ -217,6 +248,7 @@ class Service:
     def prepare(self, data: Any) -> NewRecord:
         """Validate and evaluate one screening; the record to log (its `svar` is the response text)."""
         screening = parse_screening(data)
+        _strict_types(data)
         effective = screening.effective_date(self.settings.today())
         screening = screening.model_copy(update={"vurderingsdato": effective})
         try:
@@ -250,6 +282,7 @@ class Service:
         """Evaluate and log synchronously: (id, response text)."""
         record = self.prepare(data)
         self.commit(record)
+        self.metrics.observe_decision(record.svar)
         return record.id, record.svar
 
     async def decide_async(self, data: Any) -> tuple[str, str]:
@@ -262,6 +295,7 @@ class Service:
         loop = asyncio.get_running_loop()
         record = await loop.run_in_executor(self.engine_thread, self.prepare, data)
         await loop.run_in_executor(self.writer_thread, self.commit, record)
+        self.metrics.observe_decision(record.svar)
         return record.id, record.svar
 
     def record_or_404(self, id: str) -> dict[str, Any]:
@@ -363,6 +397,16 @@ def _custom_openapi(app: FastAPI) -> dict[str, Any]:
     return spec
 
 
+def _allowed_methods(app: FastAPI, scope: dict[str, Any]) -> list[str]:
+    from starlette.routing import Match
+
+    matching = [route for route in app.router.routes
+                if getattr(route, "methods", None) and route.matches(dict(scope, type="http"))[0] != Match.NONE]
+    literal = [route for route in matching if route.path == scope["path"]]  # /v1/regelsaet/valider, not /{sha256}
+    template = literal[0].path if literal else (matching[0].path if matching else None)
+    return sorted({m for route in matching if route.path == template for m in route.methods})
+
+
 def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] = None) -> FastAPI:
     settings = settings or Settings.from_env()
     service = Service(settings, storage)
@@ -374,18 +418,30 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
     app.state.service = service
     app.state.storage = service.storage
     app.state.engine = service.engine
-    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=service.metrics)
     app.openapi = lambda: _custom_openapi(app)  # type: ignore[method-assign]
 
     @app.exception_handler(ProblemException)
     async def _problem(request: Request, exc: ProblemException) -> Response:
         return from_exception(exc)
 
+    @app.exception_handler(StorageUnavailable)
+    async def _unavailable(request: Request, exc: StorageUnavailable) -> Response:
+        service.metrics.storage_errors.inc()
+        log.error("databasen svarer ikke", extra={"haendelse": "database_utilgaengelig", "metode": request.method,
+                                                  "sti": request.url.path, "grund": str(exc)})
+        return problem_response(503, "Databasen svarer ikke lige nu; intet er gemt. Prøv igen om lidt.",
+                                slug="database-utilgaengelig", headers={"Retry-After": "1"})
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = {404: "Adressen findes ikke.", 405: f"Metoden {request.method} er ikke tilladt her."}.get(
             exc.status_code, str(exc.detail))
-        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods when several routes share a path.
+            headers = dict(headers or {}, Allow=", ".join(_allowed_methods(app, request.scope)))
+        return problem_response(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -399,6 +455,43 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
         return problem_response(422, "Forespørgslen indeholder ugyldige oplysninger.", slug="valideringsfejl", fejl=fejl)
 
     # ------------------------------------------------------------------ routes
+
+    @app.get("/healthz", tags=["drift"], openapi_extra={"security": []}, response_model=schemas.Healthz,
+             summary="Kører processen? (kræver ingen nøgle; rører hverken regler eller database)")
+    async def healthz() -> Response:
+        return json_response({"status": "ok"})
+
+    @app.get("/readyz", tags=["drift"], openapi_extra={"security": []}, response_model=schemas.Readyz,
+             summary="Kan tjenesten tage imod vurderinger? Regler indlæst og database tilgængelig (kræver ingen nøgle)",
+             responses={503: {"model": schemas.Problem, "description": "Ikke klar (regler eller database)"}})
+    def readyz() -> Response:
+        checks: dict[str, str] = {}
+        try:
+            versions = service.engine.versions()
+            checks["regler"] = "ok" if versions else "ingen versioner indlæst"
+        except Exception as error:  # pragma: no cover - defensive
+            checks["regler"] = f"fejl: {type(error).__name__}"
+        try:
+            service.storage.ping()
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"svarer ikke: {type(error).__name__}"
+        if all(v == "ok" for v in checks.values()):
+            return json_response({"status": "klar", "tjek": checks})
+        return problem_response(503, "Tjenesten er ikke klar: " + "; ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"),
+                                slug="ikke-klar", tjek=checks, headers={"Retry-After": "1"})
+
+    @app.get("/metrics", tags=["drift"], openapi_extra={"security": []}, response_class=Response,
+             summary="Prometheus-målinger (tekstformat; kræver ingen nøgle, skal ikke udstilles offentligt)",
+             responses={200: {"description": "Prometheus text exposition format",
+                              "content": {"text/plain": {"schema": {"type": "string"}}}}})
+    def metrics() -> Response:
+        try:
+            current = service.engine.version_for(settings.today())
+            service.metrics.set_rule_set(service.engine.rule_set, current.version, current.sha256)
+        except DateNotCovered:
+            service.metrics.set_rule_set(service.engine.rule_set, None, None)
+        return Response(service.metrics.exposition(), media_type=METRICS_CONTENT_TYPE)
 
     @app.get("/v1/sundhed", response_model=schemas.Sundhed, tags=["drift"], openapi_extra={"security": []},
              summary="Er tjenesten oppe? (kræver ingen nøgle)")
@@ -432,8 +525,8 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
     @app.get("/v1/vurderinger", response_model=schemas.VurderingListe, tags=["revision"],
              summary="Revisorens liste over vurderinger (rolle: revisor)", responses=_problem_responses(401, 403, 422, 500))
     def list_vurderinger(
-        fra: Optional[date] = Query(None, description="Oprettet på eller efter denne dato (UTC)"),
-        til: Optional[date] = Query(None, description="Oprettet på eller før denne dato (UTC)"),
+        fra: Optional[IsoDate] = Query(None, description="Oprettet på eller efter denne dato (UTC)"),
+        til: Optional[IsoDate] = Query(None, description="Oprettet på eller før denne dato (UTC)"),
         version: Optional[str] = Query(None, description="Regelsættets version (gyldig_fra) eller sha256"),
         kategori: Optional[Kategori] = Query(None, description="En anbefalet kategori"),
         spor: Optional[Spor] = Query(None, description="Et spor med en anbefaling"),
@@ -462,11 +555,12 @@ def create_app(settings: Optional[Settings] = None, storage: Optional[Storage] =
              responses={200: {"description": "Én JSON-post pr. linje", "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
                         **_problem_responses(401, 403, 422, 500)})
     def eksport(
-        fra: Optional[date] = Query(None), til: Optional[date] = Query(None), version: Optional[str] = Query(None),
+        fra: Optional[IsoDate] = Query(None), til: Optional[IsoDate] = Query(None), version: Optional[str] = Query(None),
         kategori: Optional[Kategori] = Query(None), spor: Optional[Spor] = Query(None),
         borger_reference: Optional[str] = Query(None), role: str = Depends(require(REVISOR)),
     ) -> StreamingResponse:
         filters = service.filters(fra, til, version, kategori, spor, borger_reference)
+        service.storage.ping()  # a 503 now rather than a stream that breaks off after its headers
 
         def lines() -> Any:
             for r in service.storage.iter_records(filters):

@@ -186,3 +186,12 @@ class LogVerifikation(BaseModel):
 class Sundhed(BaseModel):
     status: Literal["ok"]
     regelsaet: str
+
+
+class Healthz(BaseModel):
+    status: Literal["ok"]
+
+
+class Readyz(BaseModel):
+    status: Literal["klar"]
+    tjek: dict[str, str]

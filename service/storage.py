@@ -31,6 +31,13 @@ class StorageError(Exception):
     """The database URL or the database itself cannot be used."""
 
 
+class StorageUnavailable(StorageError):
+    """The database cannot be reached right now (connection lost, server restarting).
+
+    The service answers 503; nothing was committed unless the commit itself was
+    interrupted, in which case the record may exist but no 201 was sent."""
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
@@ -123,6 +130,7 @@ class Storage(Protocol):
     def add_token(self, token_sha256: str, role: str, navn: Optional[str]) -> None: ...
     def token_role(self, token_sha256: str) -> Optional[str]: ...
     def count_tokens(self) -> int: ...
+    def ping(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -166,16 +174,18 @@ CREATE TABLE IF NOT EXISTS tokens (
 """
 
 
-def open_storage(url: str) -> "SQLiteStorage":
-    """Open the database named by a URL (only sqlite:///path for now)."""
+def open_storage(url: str) -> "Storage":
+    """Open the database named by a URL: sqlite:///path or postgresql://user@host:port/db."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if not path:
             raise StorageError("sqlite-URL'en mangler en sti: brug sqlite:///sti/til/visitator.db")
         return SQLiteStorage(Path(path))
-    if url.startswith(("postgresql://", "postgres://", "postgresql+")):
-        raise StorageError("PostgreSQL understøttes ikke endnu (kommer i en senere version); brug --db sqlite:///sti/til/visitator.db")
-    raise StorageError(f"ukendt database-URL; brug sqlite:///sti/til/visitator.db")
+    if url.startswith(("postgresql://", "postgres://")):
+        from service.storage_pg import PostgresStorage
+
+        return PostgresStorage(url)
+    raise StorageError("ukendt database-URL; brug sqlite:///sti/til/visitator.db eller postgresql://bruger@vært:port/database")
 
 
 def _row_dict(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -190,6 +200,60 @@ def _original_seq(record: dict[str, Any], stored_hash: str, window: int = 1000) 
             if candidate >= 1 and record_hash(dict(record, seq=candidate)) == stored_hash:
                 return candidate
     return None
+
+
+def walk_chain(head: Optional[tuple[int, str]], by_hash: dict[str, int], records: Iterator[dict[str, Any]]) -> ChainReport:
+    """The chain check shared by every backend.
+
+    head: the chain-head row (seq, hash) or None; by_hash: hash -> seq of every stored
+    record (to say where a record out of place came from); records: every record in
+    seq order with RECORD_FIELDS and hash."""
+    if head is not None and head[0] == 0:  # an explicit empty head (PostgreSQL creates it up front)
+        head = None if not by_hash else head
+    count = 0
+    prev_seq, prev_hash = 0, GENESIS
+    finding: Optional[ChainFinding] = None
+    for record in records:
+        record = dict(record)
+        count += 1
+        seq = record["seq"]
+        stored = record.pop("hash")
+        if record_hash(record) != stored:
+            origin = _original_seq(record, stored)
+            if origin is not None:
+                finding = ChainFinding(seq, "flyttet", f"post {seq} stod oprindeligt som nr. {origin}: poster er flyttet, slettet eller indsat")
+            else:
+                finding = ChainFinding(seq, "aendret", f"post {seq} er ændret: dens indhold passer ikke med dens hash")
+            break
+        if record["forrige_hash"] != prev_hash:
+            if seq > prev_seq + 1:
+                missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}-{seq - 1}"
+                finding = ChainFinding(prev_seq + 1, "slettet", f"post {missing} mangler (slettet) før post {seq}")
+            else:
+                origin = by_hash.get(record["forrige_hash"])
+                if origin is not None:
+                    finding = ChainFinding(seq, "flyttet", f"post {seq} fulgte oprindeligt efter post {origin}, ikke efter post {prev_seq}")
+                else:
+                    finding = ChainFinding(seq, "indsat", f"kæden er brudt mellem post {prev_seq} og {seq}: post {seq} er indsat, "
+                                           f"eller post {prev_seq} er ændret og dens hash regnet om")
+            break
+        if seq != prev_seq + 1:
+            finding = ChainFinding(prev_seq + 1, "slettet", f"post {prev_seq + 1}-{seq - 1} mangler (slettet)")
+            break
+        prev_seq, prev_hash = seq, stored
+    if finding is None:
+        if head is None and count:
+            finding = ChainFinding(1, "indsat", "kædens hoved mangler, men der er poster")
+        elif head is not None and head[0] > prev_seq:
+            missing = f"{prev_seq + 1}" if head[0] == prev_seq + 1 else f"{prev_seq + 1}-{head[0]}"
+            finding = ChainFinding(prev_seq + 1, "slettet", f"post {missing} mangler (slettet i slutningen af loggen)")
+        elif head is not None and head[0] < prev_seq:
+            finding = ChainFinding(head[0] + 1, "indsat", f"post {head[0] + 1}-{prev_seq} er tilføjet uden om tjenesten (kædens hoved er {head[0]})")
+        elif head is not None and head[1] != prev_hash:
+            finding = ChainFinding(prev_seq, "aendret", f"post {prev_seq} passer ikke med kædens hoved")
+    if head is not None and head[0] == 0:
+        head = None
+    return ChainReport(finding is None, count, head[0] if head else None, head[1] if head else None, finding)
 
 
 class SQLiteStorage:
@@ -272,7 +336,222 @@ class SQLiteStorage:
         return _row_dict(cur, row) if row else None
 
     @staticmethod
-    def _where(filters: Filters) -> tuple[str, list[Any]]:
+    def list_records(self, filters: Filters, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]: ...
+    def iter_records(self, filters: Filters) -> Iterator[dict[str, Any]]: ...
+    def verify_chain(self) -> ChainReport: ...
+    def put_snapshot(self, sha256: str, text: str) -> None: ...
+    def get_snapshot(self, sha256: str) -> Optional[str]: ...
+    def snapshot_ids(self) -> list[str]: ...
+    def add_token(self, token_sha256: str, role: str, navn: Optional[str]) -> None: ...
+    def token_role(self, token_sha256: str) -> Optional[str]: ...
+    def count_tokens(self) -> int: ...
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS vurderinger (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    oprettet TEXT NOT NULL,
+    regelsaet_navn TEXT NOT NULL,
+    regelsaet_version TEXT NOT NULL,
+    regelsaet_sha256 TEXT NOT NULL,
+    borger_reference_hmac TEXT,
+    henvendelsesdato TEXT NOT NULL,
+    vurderingsdato TEXT NOT NULL,
+    kategorier TEXT NOT NULL,
+    spor TEXT NOT NULL,
+    screening TEXT NOT NULL,
+    svar TEXT NOT NULL,
+    forrige_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vurderinger_oprettet ON vurderinger (oprettet);
+CREATE INDEX IF NOT EXISTS vurderinger_borger ON vurderinger (borger_reference_hmac);
+CREATE INDEX IF NOT EXISTS vurderinger_version ON vurderinger (regelsaet_version);
+CREATE TABLE IF NOT EXISTS kaede_hoved (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS regelsaet_snapshots (
+    sha256 TEXT PRIMARY KEY,
+    indhold TEXT NOT NULL,
+    gemt TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    sha256 TEXT PRIMARY KEY,
+    rolle TEXT NOT NULL CHECK (rolle IN ('visitator', 'revisor', 'redaktoer')),
+    navn TEXT,
+    oprettet TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+"""
+
+
+def open_storage(url: str) -> "Storage":
+    """Open the database named by a URL: sqlite:///path or postgresql://user@host:port/db."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if not path:
+            raise StorageError("sqlite-URL'en mangler en sti: brug sqlite:///sti/til/visitator.db")
+        return SQLiteStorage(Path(path))
+    if url.startswith(("postgresql://", "postgres://")):
+        from service.storage_pg import PostgresStorage
+
+        return PostgresStorage(url)
+    raise StorageError("ukendt database-URL; brug sqlite:///sti/til/visitator.db eller postgresql://bruger@vært:port/database")
+
+
+def _row_dict(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
+    return {d[0]: v for d, v in zip(cursor.description, row)}
+
+
+def _original_seq(record: dict[str, Any], stored_hash: str, window: int = 1000) -> Optional[int]:
+    """The seq a record had when it was hashed, if only its seq was changed (searched nearby)."""
+    seq = record["seq"]
+    for delta in range(1, window + 1):
+        for candidate in (seq - delta, seq + delta):
+            if candidate >= 1 and record_hash(dict(record, seq=candidate)) == stored_hash:
+                return candidate
+    return None
+
+
+def walk_chain(head: Optional[tuple[int, str]], by_hash: dict[str, int], records: Iterator[dict[str, Any]]) -> ChainReport:
+    """The chain check shared by every backend.
+
+    head: the chain-head row (seq, hash) or None; by_hash: hash -> seq of every stored
+    record (to say where a record out of place came from); records: every record in
+    seq order with RECORD_FIELDS and hash."""
+    if head is not None and head[0] == 0:  # an explicit empty head (PostgreSQL creates it up front)
+        head = None if not by_hash else head
+    count = 0
+    prev_seq, prev_hash = 0, GENESIS
+    finding: Optional[ChainFinding] = None
+    for record in records:
+        record = dict(record)
+        count += 1
+        seq = record["seq"]
+        stored = record.pop("hash")
+        if record_hash(record) != stored:
+            origin = _original_seq(record, stored)
+            if origin is not None:
+                finding = ChainFinding(seq, "flyttet", f"post {seq} stod oprindeligt som nr. {origin}: poster er flyttet, slettet eller indsat")
+            else:
+                finding = ChainFinding(seq, "aendret", f"post {seq} er ændret: dens indhold passer ikke med dens hash")
+            break
+        if record["forrige_hash"] != prev_hash:
+            if seq > prev_seq + 1:
+                missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}-{seq - 1}"
+                finding = ChainFinding(prev_seq + 1, "slettet", f"post {missing} mangler (slettet) før post {seq}")
+            else:
+                origin = by_hash.get(record["forrige_hash"])
+                if origin is not None:
+                    finding = ChainFinding(seq, "flyttet", f"post {seq} fulgte oprindeligt efter post {origin}, ikke efter post {prev_seq}")
+                else:
+                    finding = ChainFinding(seq, "indsat", f"kæden er brudt mellem post {prev_seq} og {seq}: post {seq} er indsat, "
+                                           f"eller post {prev_seq} er ændret og dens hash regnet om")
+            break
+        if seq != prev_seq + 1:
+            finding = ChainFinding(prev_seq + 1, "slettet", f"post {prev_seq + 1}-{seq - 1} mangler (slettet)")
+            break
+        prev_seq, prev_hash = seq, stored
+    if finding is None:
+        if head is None and count:
+            finding = ChainFinding(1, "indsat", "kædens hoved mangler, men der er poster")
+        elif head is not None and head[0] > prev_seq:
+            missing = f"{prev_seq + 1}" if head[0] == prev_seq + 1 else f"{prev_seq + 1}-{head[0]}"
+            finding = ChainFinding(prev_seq + 1, "slettet", f"post {missing} mangler (slettet i slutningen af loggen)")
+        elif head is not None and head[0] < prev_seq:
+            finding = ChainFinding(head[0] + 1, "indsat", f"post {head[0] + 1}-{prev_seq} er tilføjet uden om tjenesten (kædens hoved er {head[0]})")
+        elif head is not None and head[1] != prev_hash:
+            finding = ChainFinding(prev_seq, "aendret", f"post {prev_seq} passer ikke med kædens hoved")
+    if head is not None and head[0] == 0:
+        head = None
+    return ChainReport(finding is None, count, head[0] if head else None, head[1] if head else None, finding)
+
+
+class SQLiteStorage:
+    """SQLite in WAL mode; one write connection behind a lock, one read connection per thread."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.path_hint: Optional[Path] = path
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all_conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        try:
+            self._writer = self._connect()
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.executescript(_SCHEMA)
+        except sqlite3.Error as error:
+            raise StorageError(f"{path}: databasen kan ikke åbnes ({error})") from None
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=30000")
+        # FULL: a record answered with 201 survives a power cut, not just a crash.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._conns_lock:
+            self._all_conns.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._conns_lock:
+            for conn in self._all_conns:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all_conns.clear()
+
+    # ------------------------------------------------------------------ decision log
+
+    def append(self, record: NewRecord) -> tuple[int, str]:
+        """Append one record to the chain and commit; returns (seq, hash)."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                head = conn.execute("SELECT seq, hash FROM kaede_hoved WHERE id = 1").fetchone()
+                seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+                content = dict(record.__dict__, seq=seq, forrige_hash=prev)
+                digest = record_hash(content)
+                columns = (*RECORD_FIELDS, "hash")
+                conn.execute(
+                    f"INSERT INTO vurderinger ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                    [content[c] for c in RECORD_FIELDS] + [digest],
+                )
+                conn.execute(
+                    "INSERT INTO kaede_hoved (id, seq, hash) VALUES (1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                    (seq, digest),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return seq, digest
+
+    def get_record(self, id: str) -> Optional[dict[str, Any]]:
+        cur = self._reader().execute("SELECT * FROM vurderinger WHERE id = ?", (id,))
+        row = cur.fetchone()
+        return _row_dict(cur, row) if row else None
+
+    @staticmethod
+    def _where(filters: Filters, ph: str = "?", instr: str = "instr") -> tuple[str, list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
         if filters.fra is not None:
@@ -296,6 +575,7 @@ class SQLiteStorage:
         if filters.borger_reference_hmac is not None:
             clauses.append("borger_reference_hmac = ?")
             params.append(filters.borger_reference_hmac)
+        clauses = [c.replace("?", ph).replace("instr(", instr + "(") for c in clauses]
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def list_records(self, filters: Filters, limit: int, offset: int) -> tuple[int, list[dict[str, Any]]]:
@@ -341,54 +621,20 @@ class SQLiteStorage:
         try:
             conn.execute("BEGIN")
             head = conn.execute("SELECT seq, hash FROM kaede_hoved WHERE id = 1").fetchone()
-            # hash -> seq of every stored record, to say where a record out of place came from.
             by_hash = {h: s for s, h in conn.execute("SELECT seq, hash FROM vurderinger")}
             cur = conn.execute(f"SELECT {', '.join(RECORD_FIELDS)}, hash FROM vurderinger ORDER BY seq")
-            count = 0
-            prev_seq, prev_hash = 0, GENESIS
-            finding: Optional[ChainFinding] = None
-            for row in cur:
-                record = _row_dict(cur, row)
-                count += 1
-                seq = record["seq"]
-                stored = record.pop("hash")
-                if record_hash(record) != stored:
-                    origin = _original_seq(record, stored)
-                    if origin is not None:
-                        finding = ChainFinding(seq, "flyttet", f"post {seq} stod oprindeligt som nr. {origin}: poster er flyttet, slettet eller indsat")
-                    else:
-                        finding = ChainFinding(seq, "aendret", f"post {seq} er ændret: dens indhold passer ikke med dens hash")
-                    break
-                if record["forrige_hash"] != prev_hash:
-                    if seq > prev_seq + 1:
-                        missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1}-{seq - 1}"
-                        finding = ChainFinding(prev_seq + 1, "slettet", f"post {missing} mangler (slettet) før post {seq}")
-                    else:
-                        origin = by_hash.get(record["forrige_hash"])
-                        if origin is not None:
-                            finding = ChainFinding(seq, "flyttet", f"post {seq} fulgte oprindeligt efter post {origin}, ikke efter post {prev_seq}")
-                        else:
-                            finding = ChainFinding(seq, "indsat", f"kæden er brudt mellem post {prev_seq} og {seq}: post {seq} er indsat, "
-                                                   f"eller post {prev_seq} er ændret og dens hash regnet om")
-                    break
-                if seq != prev_seq + 1:
-                    finding = ChainFinding(prev_seq + 1, "slettet", f"post {prev_seq + 1}-{seq - 1} mangler (slettet)")
-                    break
-                prev_seq, prev_hash = seq, stored
-            if finding is None:
-                if head is None and count:
-                    finding = ChainFinding(1, "indsat", "kædens hoved mangler, men der er poster")
-                elif head is not None and head[0] > prev_seq:
-                    missing = f"{prev_seq + 1}" if head[0] == prev_seq + 1 else f"{prev_seq + 1}-{head[0]}"
-                    finding = ChainFinding(prev_seq + 1, "slettet", f"post {missing} mangler (slettet i slutningen af loggen)")
-                elif head is not None and head[0] < prev_seq:
-                    finding = ChainFinding(head[0] + 1, "indsat", f"post {head[0] + 1}-{prev_seq} er tilføjet uden om tjenesten (kædens hoved er {head[0]})")
-                elif head is not None and head[1] != prev_hash:
-                    finding = ChainFinding(prev_seq, "aendret", f"post {prev_seq} passer ikke med kædens hoved")
+            report = walk_chain(head, by_hash, (_row_dict(cur, row) for row in cur))
             conn.execute("COMMIT")
         finally:
             conn.close()
-        return ChainReport(finding is None, count, head[0] if head else None, head[1] if head else None, finding)
+        return report
+
+    def ping(self) -> None:
+        """Raise StorageUnavailable unless the database answers."""
+        try:
+            self._reader().execute("SELECT 1").fetchone()
+        except sqlite3.Error as error:
+            raise StorageUnavailable(f"databasen svarer ikke ({error})") from None
 
     # ------------------------------------------------------------------ snapshots
 

@@ -129,8 +129,10 @@ def test_refuses_non_loopback_host_without_tokens(tmp_path):
     assert result.returncode == 2 and "ingen adgangsnøgler" in result.stderr
 
 
-def test_postgresql_is_a_clear_error_for_now(tmp_path):
-    result = run_cli("serve", "--db", "postgresql://localhost/visitator", timeout=60)
+def test_unreachable_postgresql_is_a_clear_error(tmp_path):
+    # Port 9 on loopback: nothing listens there, so the connection is refused.
+    url = "postgresql://visitator@127.0.0.1:9/visitator"
+    result = run_cli("serve", "--db", url, timeout=60)
     assert result.returncode == 2 and "PostgreSQL" in result.stderr
-    result = run_cli("token", "create", "--role", "revisor", "--db", "postgresql://localhost/visitator", timeout=60)
+    result = run_cli("token", "create", "--role", "revisor", "--db", url, timeout=60)
     assert result.returncode == 2 and result.stdout == ""
