@@ -13,12 +13,8 @@ import re
 from pathlib import Path
 
 import pytest
+from test_service_common import Server  # the one test server helper
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -56,47 +52,10 @@ def browser():
         b.close()
 
 
-class Server:
-    """`visitator serve` on a free loopback port with a temporary database and data directory."""
-
-    def __init__(self, tmp: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.db = f"sqlite:///{tmp / 'web.db'}"
-        self.env = dict(os.environ, VISITATOR_DATA=str(tmp / "data"))
-        self.env.pop("VISITATOR_HMAC_KEY", None)
-        cli = [sys.executable, "-m", "service.cli"]
-        self.tokens = {role: subprocess.run([*cli, "token", "create", "--role", role, "--db", self.db], env=self.env, cwd=REPO,
-                                            capture_output=True, text=True, check=True).stdout.strip()
-                       for role in ("visitator", "revisor", "redaktoer")}
-        self.log = open(tmp / "server.stderr", "wb")
-        self.proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--db", self.db],
-                                     env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=self.log)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            assert self.proc.poll() is None, (tmp / "server.stderr").read_text()
-            try:
-                urllib.request.urlopen(self.url + "/v1/sundhed", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("websrv"))
+    srv = Server(tmp_path_factory.mktemp("websrv")).start()
+    srv.tokens = {role: srv.token(role) for role in ("visitator", "revisor", "redaktoer")}
     yield srv
     srv.stop()
 
