@@ -1,14 +1,13 @@
 """SIGKILL mid-stream: after a restart every 201 is in the log intact, nothing half-written, the chain verifies."""
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sqlite3
 
 import pytest
 
-from test_service_common import RawConnection, Server, example, run_cli
+from test_service_common import Server, run_cli, stream_then_signal
 
 
 def _log(db: str) -> dict[str, str]:
@@ -33,27 +32,8 @@ def test_sigkill_mid_stream_then_restart(tmp_path, backend):
         srv.env["VISITATOR_HMAC_KEY"] = "c" * 64
     token = srv.token("visitator")
     srv.start()
-    answered: list[tuple[int, bytes]] = []
-
-    async def client(i: int) -> None:
-        conn = await RawConnection(srv.port, token).open()
-        try:
-            for j in range(100_000):
-                answered.append(await conn.post("/v1/vurderinger", json.dumps(example(alder=18 + (i + j) % 50)).encode()))
-        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError):
-            pass  # killed: no response, nothing promised
-        finally:
-            await conn.close()
-
-    async def run() -> None:
-        tasks = [asyncio.create_task(client(i)) for i in range(8)]
-        while len(answered) < 60:
-            await asyncio.sleep(0.01)
-        srv.proc.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
-
     try:
-        asyncio.run(run())
+        answered, _ = stream_then_signal(srv, token, signal.SIGKILL, after=60)
         assert srv.proc.wait(timeout=10) == -signal.SIGKILL
     finally:
         srv.stop()

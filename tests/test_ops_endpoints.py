@@ -1,13 +1,11 @@
 """Operations endpoints: /healthz, /readyz, /metrics, and graceful shutdown of a real `visitator serve`."""
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import sqlite3
-import time
 
-from test_service_common import RawConnection, Server, auth, example, make_client
+from test_service_common import Server, auth, example, make_client, stream_then_signal
 
 PROBLEM = "application/problem+json"
 
@@ -104,33 +102,8 @@ def test_sigterm_finishes_requests_in_flight(tmp_path):
     srv = Server(tmp_path)
     token = srv.token("visitator")
     srv.start()
-    answered: list[tuple[int, bytes]] = []
-    errors: list[str] = []
-
-    async def client(i: int) -> None:
-        try:
-            conn = await RawConnection(srv.port, token).open()
-        except OSError as error:
-            errors.append(repr(error))
-            return
-        try:
-            for j in range(10_000):
-                status, body = await conn.post("/v1/vurderinger", json.dumps(example(alder=18 + (i + j) % 50)).encode())
-                answered.append((status, body))
-        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError) as error:
-            errors.append(repr(error))  # the connection closed: no response, so nothing promised
-        finally:
-            await conn.close()
-
-    async def run() -> None:
-        tasks = [asyncio.create_task(client(i)) for i in range(8)]
-        while len(answered) < 40:
-            await asyncio.sleep(0.02)
-        srv.proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
-
     try:
-        asyncio.run(run())
+        answered, errors = stream_then_signal(srv, token, signal.SIGTERM, after=40)
         assert srv.proc.wait(timeout=20) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after its graceful shutdown
     finally:
         srv.stop()

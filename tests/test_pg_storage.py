@@ -5,7 +5,6 @@ import json
 import shutil
 import sqlite3
 from datetime import date
-from pathlib import Path
 
 import pytest
 

@@ -1,7 +1,9 @@
 """Shared helpers for the service tests (no tests here)."""
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import os
 import shutil
 import socket
@@ -156,3 +158,35 @@ def _load_rawclient():  # the benchmark's client, shared; loaded by path so benc
 
 RawConnection = _load_rawclient()
 
+
+
+def stream_then_signal(srv: "Server", token: str, sig: int, after: int) -> tuple[list[tuple[int, bytes]], list[str]]:
+    """8 clients post screenings to a running server; once `after` answers
+    have come back, send `sig` to the server process. Returns the answers
+    (status, body) and the errors of connections the signal cut off."""
+    answered: list[tuple[int, bytes]] = []
+    errors: list[str] = []
+
+    async def client(i: int) -> None:
+        try:
+            conn = await RawConnection(srv.port, token).open()
+        except OSError as error:
+            errors.append(repr(error))
+            return
+        try:
+            for j in range(100_000):
+                answered.append(await conn.post("/v1/vurderinger", json.dumps(example(alder=18 + (i + j) % 50)).encode()))
+        except (OSError, asyncio.IncompleteReadError, IndexError, ValueError) as error:
+            errors.append(repr(error))  # cut off: no response, so nothing promised
+        finally:
+            await conn.close()
+
+    async def run() -> None:
+        tasks = [asyncio.create_task(client(i)) for i in range(8)]
+        while len(answered) < after:
+            await asyncio.sleep(0.01)
+        srv.proc.send_signal(sig)
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=30)
+
+    asyncio.run(run())
+    return answered, errors
