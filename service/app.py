@@ -34,7 +34,7 @@ from starlette.responses import Response, StreamingResponse
 from engine import DateNotCovered, Engine, RulesInvalid, ScreeningInvalid, UnknownVersion, parse_screening
 from engine.evaluate import settle_heap
 from engine.model import KATEGORI_SPOR, SPOR_ORDER
-from engine.screening import Screening, field_path, problems_from_validation_error
+from engine.screening import Screening, problems_from_validation_error
 from service import logs, schemas
 from service.auth import require
 from service.problems import ProblemException, from_exception, problem_response, raw_problem_bytes
