@@ -1,37 +1,45 @@
-"""Stage 4, evaluate: find which compiled rules and offers hold for one fact.
+"""Stage 5, evaluate: find which compiled blocks hold for one fact.
 
-Two interchangeable cores answer the same question, "which items hold?":
-`DurableCore` runs the rules in durable-rules (the production inference core)
-and `ReferenceCore` runs the generated plain-Python predicates (the reference
-used for differential tests and bulk work). Selection and tracing happen later.
+Two interchangeable cores answer the same question, "which blocks hold?":
+`DurableCore` runs the rules in durable-rules (the Rete inference core) and
+`ReferenceCore` runs the generated plain-Python predicates. The engine runs
+both on every decision and refuses to answer when they disagree
+(engine.visitation); `rules verify --cores` compares them over the whole
+input space. Selection and tracing happen later.
 
-durable-rules is contained as ANCHORS.md section 4 and ENGINE-BASELINE.md say:
-one Host without timer threads, facts via assert_fact, a fresh session id per
-evaluation with delete_state on every path, one process-wide lock, raised glibc
-malloc thresholds, exceptions inside actions surfaced, and rulesets named by
-version and hash because a name cannot be registered twice.
+durable-rules is contained as ANCHORS.md section 4 and ENGINE-BASELINE.md
+measured: its C core is driven directly (no Host, so no timer threads that
+steal a session's actions, no Python action callbacks whose exceptions it
+would swallow); facts go in via assert_fact; a fresh session id per
+evaluation with delete_state on every path; one process-wide lock; raised
+glibc malloc thresholds; and rulesets named by version and hash, because a
+name cannot be registered twice.
 """
 from __future__ import annotations
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 import itertools
+import json
 import threading
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Optional, Protocol
 
-from durable import engine as durable_engine
+import durable_rules_engine as dre  # the C core of durable-rules
 
 from engine.compile import MARKER_FIELD, MARKER_VALUE, CompiledVersion
-from engine.fields import FIELDS
+from engine.fields import FACT_FIELDS
 
 #: Every call into durable-rules happens under this lock (its C core is not
 #: thread-safe: 12 of 20 runs segfaulted with 8 threads and no lock).
 DURABLE_LOCK = threading.Lock()
 
+#: durable-rules' answer when no rule matched the fact (ERR_EVENT_NOT_HANDLED).
+_NOT_HANDLED = 1
+
 
 class EngineFault(Exception):
-    """The inference core misbehaved; the decision must not be used."""
+    """An inference core misbehaved; the decision must not be used."""
 
 
 class Core(Protocol):
@@ -52,15 +60,6 @@ class ReferenceCore:
 
     def fired(self, compiled: CompiledVersion, fact: dict[str, Any]) -> list[int]:
         return compiled.reference_fired(fact)
-
-
-class _TimerlessHost(durable_engine.Host):
-    """The stock Host starts two timer threads that call into the engine outside
-    any lock and can steal a session's actions (about 1 lost result in 6,000).
-    Nothing here uses timers, so none are started."""
-
-    def _run(self) -> None:
-        return None
 
 
 _M_TRIM_THRESHOLD = -1
@@ -90,27 +89,22 @@ def tune_malloc() -> bool:
     return ok
 
 
+def _rule_name(message: str) -> str:
+    """The rule that fired, from durable-rules' action message '{"r12":{...}}'."""
+    if not message.startswith('{"'):
+        raise EngineFault("durable-rules returnerede en uventet handling")
+    return message[2:message.index('"', 2)]
+
+
 class DurableCore:
-    """durable-rules behind one lock, one Host and one session per evaluation."""
+    """durable-rules' C core behind one lock, one session per evaluation."""
 
     name = "durable"
 
     def __init__(self) -> None:
         tune_malloc()
-        self._host = _TimerlessHost()
-        self._registered: set[str] = set()
-        self._sink: Optional[list[int]] = None
+        self._handles: dict[str, int] = {}
         self._session_ids = itertools.count(1)
-
-    def _action_for(self, index: int) -> Callable[[Any], None]:
-        # A one-argument function, so durable-rules runs it synchronously.
-        def action(c: Any) -> None:
-            sink = self._sink
-            if sink is None:
-                raise EngineFault("en regel blev udført uden for en evaluering")
-            sink.append(index)
-
-        return action
 
     def prepare(self, compiled: CompiledVersion) -> None:
         """Register a compiled version once, then run one self-check evaluation.
@@ -118,52 +112,51 @@ class DurableCore:
         The self-check matters: durable-rules segfaults on delete_state if the
         first fact a ruleset ever sees is unhandled; a first handled fact avoids it."""
         with DURABLE_LOCK:
-            if compiled.key in self._registered:
+            if compiled.key in self._handles:
                 return
-            self._host.set_rulesets({compiled.key: compiled.durable_definition(self._action_for)})
-            self._registered.add(compiled.key)
-        probe = {name: _probe_value(name) for name in FIELDS}
-        self.fired(compiled, probe)
+            definition = compiled.durable_definition(lambda i: None)  # type: ignore[arg-type,return-value]
+            for rule in definition.values():
+                rule.pop("run", None)
+            try:
+                handle = dre.create_ruleset(compiled.key, json.dumps(definition, ensure_ascii=False))
+            except Exception as error:  # the C core reports only a number
+                raise EngineFault(f"durable-rules kunne ikke oprette regelsættet {compiled.key}: {error}") from None
+            self._handles[compiled.key] = handle
+        self.fired(compiled, {name: _probe_value(name) for name in FACT_FIELDS})
 
     def fired(self, compiled: CompiledVersion, fact: dict[str, Any]) -> list[int]:
-        if compiled.key not in self._registered:
+        handle = self._handles.get(compiled.key)
+        if handle is None:
             self.prepare(compiled)
-        base = len(compiled.items)
+            handle = self._handles[compiled.key]
         message = dict(fact)
-        sink: list[int] = []
+        message[MARKER_FIELD] = MARKER_VALUE
+        names: list[str] = []
         with DURABLE_LOCK:
             sid = f"v{next(self._session_ids)}"
             message["sid"] = sid
-            message[MARKER_FIELD] = MARKER_VALUE
-            self._sink = sink
+            code, state = dre.assert_fact(handle, json.dumps(message, ensure_ascii=False))
+            if code == _NOT_HANDLED:
+                # Not reachable while the base rule exists; no session was created.
+                raise EngineFault("durable-rules håndterede ikke faktummet (basisreglen fyrede ikke)")
             try:
-                try:
-                    state = self._host.assert_fact(compiled.key, message)
-                except durable_engine.MessageNotHandledException:
-                    # No rule applied. Not reachable while the base rule exists;
-                    # no session was created, so there is nothing to delete.
-                    return []
-                try:
-                    if state is None:
-                        raise EngineFault("durable-rules returnerede intet resultat (tabt resultat)")
-                    if "exception" in state:
-                        raise EngineFault(f"en handling i durable-rules fejlede: {str(state['exception'])[:200]}")
-                finally:
-                    self._host.delete_state(compiled.key, sid)
+                result: Any = dre.start_action_for_state(handle, state)
+                while result:
+                    names.append(_rule_name(result[1] if isinstance(result, tuple) else result))
+                    result = dre.complete_and_start_action(handle, state)
             finally:
-                self._sink = None
-        if base not in sink:
+                dre.delete_state(handle, sid)
+        if "basis" not in names:
             raise EngineFault("durable-rules udførte ikke basisreglen; resultatet kan ikke bruges")
         # A rule whose conditions contain `en_af` fires once per alternative that
         # holds (durable-rules expands $or into branches), so count each once.
-        held = set(sink)
-        held.discard(base)
+        held = {int(n[1:]) for n in names if n != "basis"}
         held.update(compiled.always)
         return sorted(held)
 
 
 def _probe_value(name: str) -> Any:
-    spec = FIELDS[name]
+    spec = FACT_FIELDS[name]
     if spec.type == "sandhed":
         return False
     if spec.type == "heltal":
@@ -173,9 +166,7 @@ def _probe_value(name: str) -> Any:
 
 def settle_heap() -> None:
     """Call once after start-up: moves everything built so far (the compiled
-    rule sets above all) out of the garbage collector's scans. The durable-rules
-    path allocates many short-lived objects per evaluation, and each collection
-    would otherwise walk the long-lived rule structures again."""
+    rule sets above all) out of the garbage collector's scans."""
     gc.collect()
     gc.freeze()
 

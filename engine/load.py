@@ -1,29 +1,27 @@
 """Stage 1, load: read rule files as YAML and remember where every value stood.
 
 Produces plain dicts and lists that also carry line and column numbers, so that
-later stages can report `file:line:column` for any problem. Duplicate keys and
-YAML syntax errors are reported here. This stage knows nothing of rules.
+later stages can report `file:line:column` for any problem. Duplicate keys,
+YAML syntax errors (in Danish), aliases and oversized files are reported here,
+bounded before anything is built. This stage knows nothing of rules.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from engine.problems import Position, Problem
 
-@dataclass(frozen=True)
-class Position:
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+#: A rule file larger than this is refused before it is parsed.
+MAX_FILE_BYTES = 512 * 1024
+#: At most this many YAML nodes (values, lists, blocks) in one file.
+MAX_NODES = 50_000
 
 
-class PosDict(dict):
+class PosDict(dict):  # type: ignore[type-arg,unused-ignore]
     """A mapping that knows where it and each of its keys/values stood."""
 
     start: Position
@@ -31,27 +29,36 @@ class PosDict(dict):
     value_pos: dict[Any, Position]
 
 
-class PosList(list):
+class PosList(list):  # type: ignore[type-arg,unused-ignore]
     """A sequence that knows where it and each of its items stood."""
 
     start: Position
     item_pos: list[Position]
 
 
-@dataclass(frozen=True)
-class LoadProblem:
-    position: Position
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.position}: {self.message}"
+class _TooBig(Exception):
+    pass
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that builds PosDict/PosList and refuses duplicate keys."""
+    """SafeLoader that builds PosDict/PosList, refuses duplicate keys and aliases,
+    and stops after MAX_NODES nodes (so no alias or size bomb is ever expanded)."""
 
     file_name = "?"
-    problems: list[LoadProblem]
+    problems: list[Problem]
+    nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.MarkedYAMLError(None, None, "alias", event.start_mark)
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(None, None, "anchor", event.start_mark)
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooBig()
+        return super().compose_node(parent, index)
 
 
 def _pos(loader: _Loader, node: yaml.Node) -> Position:
@@ -65,9 +72,14 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> PosDict:
     result.value_pos = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            loader.problems.append(Problem(_pos(loader, key_node), "en nøgle skal være et ord, ikke en liste eller blok"))
+            continue
         if key in result:
             loader.problems.append(
-                LoadProblem(_pos(loader, key_node), f"nøglen '{key}' står to gange i samme blok (den første stod på linje {result.key_pos[key].line})")
+                Problem(_pos(loader, key_node), f"nøglen '{key}' står to gange i samme blok (den første stod på linje {result.key_pos[key].line})")
             )
             continue
         result[key] = loader.construct_object(value_node, deep=True)
@@ -93,30 +105,69 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_yaml_text(text: str, file_name: str) -> tuple[Any, list[LoadProblem]]:
+#: PyYAML's English problems, in Danish (the start of the message decides).
+_YAML_DANISH = (
+    ("alias", "YAML-aliaser (*navn) er ikke tilladt i regelfiler; skriv værdien ud"),
+    ("anchor", "YAML-ankre (&navn) er ikke tilladt i regelfiler; skriv værdien ud"),
+    ("mapping values are not allowed here", "et kolon står et sted, hvor det ikke må; sæt teksten i anførselstegn, eller ret indrykningen"),
+    ("could not find expected ':'", "der mangler et kolon efter nøglen"),
+    ("found character '\\t' that cannot start any token", "tabulatortegn er ikke tilladt; ryk ind med mellemrum"),
+    ("found character", "et tegn her kan ikke stå først i en værdi; sæt værdien i anførselstegn"),
+    ("expected <block end>, but found", "indrykningen passer ikke med linjerne over; ret mellemrummene foran linjen"),
+    ("did not find expected key", "indrykningen passer ikke; en nøgle mangler eller står forkert"),
+    ("did not find expected '-' indicator", "en linje i listen mangler '-' eller står forkert indrykket"),
+    ("found unexpected end of stream", "filen slutter midt i en værdi; mangler et afsluttende anførselstegn eller en parentes?"),
+    ("found unexpected ':'", "et kolon står et sted, hvor det ikke må; sæt teksten i anførselstegn"),
+    ("expected ',' or ']'", "en liste i [ ] er ikke lukket rigtigt; mangler et komma eller ']'?"),
+    ("expected ',' or '}'", "en blok i { } er ikke lukket rigtigt; mangler et komma eller '}'?"),
+    ("found undefined tag handle", "ukendt mærke (!); fjern det"),
+    ("could not determine a constructor", "ukendt mærke (!); fjern det"),
+    ("found duplicate anchor", "YAML-ankre er ikke tilladt i regelfiler"),
+    ("while scanning a quoted scalar", "et anførselstegn er ikke lukket"),
+    ("found a tab character", "tabulatortegn er ikke tilladt; ryk ind med mellemrum"),
+)
+
+
+def yaml_danish(reason: str) -> str:
+    """PyYAML's problem text in Danish (unknown texts are kept, after a Danish lead)."""
+    for start, text in _YAML_DANISH:
+        if reason.startswith(start):
+            return text
+    return f"YAML kan ikke læses ({reason})"
+
+
+def load_yaml_text(text: str, file_name: str) -> tuple[Any, list[Problem]]:
     """Parse YAML text; return the data (with positions) and any problems."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        return None, [Problem(Position(file_name, 1, 1), f"filen er for stor (højst {MAX_FILE_BYTES // 1024} kB)")]
     loader = _Loader(text)
     loader.file_name = file_name
     loader.problems = []
     try:
         data = loader.get_single_data()
+    except _TooBig:
+        return None, [Problem(Position(file_name, 1, 1), f"filen har for mange værdier (højst {MAX_NODES})")]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = Position(file_name, mark.line + 1, mark.column + 1) if mark else Position(file_name, 1, 1)
         reason = error.problem or error.context or "ugyldig YAML"
-        return None, [LoadProblem(where, f"YAML kan ikke læses: {reason}")]
-    except (yaml.YAMLError, ValueError, TypeError) as error:  # unmarked constructor errors
-        return None, [LoadProblem(Position(file_name, 1, 1), f"YAML kan ikke læses: {error}")]
+        return None, [Problem(where, yaml_danish(reason))]
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as error:  # unmarked constructor errors
+        return None, [Problem(Position(file_name, 1, 1), yaml_danish(re.sub(r"\s+", " ", str(error))[:200]))]
     finally:
         loader.dispose()
     return data, loader.problems
 
 
-def load_yaml_file(path: Path, shown_as: str) -> tuple[Any, list[LoadProblem]]:
+def load_yaml_file(path: Path, shown_as: str) -> tuple[Any, list[Problem]]:
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None, [Problem(Position(shown_as, 1, 1), f"filen er for stor (højst {MAX_FILE_BYTES // 1024} kB)")]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        return None, [LoadProblem(Position(shown_as, 1, 1), "filen er ikke gemt som UTF-8")]
+        return None, [Problem(Position(shown_as, 1, 1), "filen er ikke gemt som UTF-8")]
+    except OSError as error:
+        return None, [Problem(Position(shown_as, 1, 1), f"filen kan ikke læses ({error.strerror})")]
     return load_yaml_text(text, shown_as)
 
 

@@ -1,8 +1,19 @@
 """The rule-file schema (pydantic, Danish keys) and the validated domain objects.
 
-`Regelfil` and friends describe what policy staff may write in `regler/`;
-`Rule`, `Offer` and `Condition` are the frozen objects every later stage uses.
-This module only describes data; it reads no files and evaluates nothing.
+A rule file holds five kinds of blocks, one rule a block:
+- `tilbud` (offers on a track's ladder, least intrusive first),
+- `regler` (if these facts hold, then: a need level, a legal basis, a
+  deadline, a note, a kommune restriction, or an offer the municipality
+  must make),
+- `forudsaetninger` (preconditions such as afrusning: added beside the
+  treatment the need calls for, never chosen instead of it),
+- `rettigheder` (rights the citizen holds, such as anonymous alcohol
+  treatment: attached to the track's recommendation, never ranked away),
+- `personkreds` (who a provision covers: every block that cites the
+  provision holds only for those people).
+
+Provisions are cited by their stable name from `regler/love/`. This module
+only describes data; it reads no files and evaluates nothing.
 """
 from __future__ import annotations
 
@@ -10,10 +21,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
-from typing_extensions import Annotated
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Lov = Literal["SEL", "SUL", "BL", "TBL"]
+from engine.law import PROVISION_ID, Lov
+from engine.problems import Position
+
 Spor = Literal["behandling", "medicinsk", "bolig", "koordinering"]
 Lag = Literal["lov", "kommune"]
 Operator = Literal["=", "!=", ">", ">=", "<", "<=", "i", "ikke_i"]
@@ -44,26 +56,17 @@ KATEGORI_SPOR: dict[str, str] = {
     "forsorgshjem": "bolig",
     "laengerevarende_botilbud": "bolig",
 }
+#: Categories that are preconditions (added beside a treatment), never rungs of a ladder.
+FORUDSAETNING_KATEGORIER: frozenset[str] = frozenset({"afrusning"})
 Kategori = Literal[tuple(KATEGORI_SPOR)]  # type: ignore[valid-type]
-
-LOV_NAVN = {
-    "SEL": "Serviceloven",
-    "SUL": "Sundhedsloven",
-    "BL": "Barnets lov",
-    "TBL": "Lov om tilbageholdelse af stofmisbrugere i behandling",
-}
 
 _ID_PATTERN = r"^[a-z0-9æøå][a-z0-9æøå-]*$"
 
 
 def _number_as_text(value: Any) -> Any:
-    # Policy staff write `paragraf: 101`; YAML reads that as a number.
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return value
-
-
-Tekstnummer = Annotated[str, BeforeValidator(_number_as_text)]
 
 
 class _Strict(BaseModel):
@@ -72,29 +75,45 @@ class _Strict(BaseModel):
 
 # --------------------------------------------------------------------------- file schema
 
+BestemmelseId = str  # a stable provision name from regler/love/
 
-class Lovhenvisning(_Strict):
-    lov: Lov
-    paragraf: Tekstnummer = Field(min_length=1, max_length=12)
-    stk: Optional[Tekstnummer] = Field(None, max_length=12)
+
+def _provision_id(value: Any) -> Any:
+    import re
+
+    if isinstance(value, dict) and {"lov", "paragraf"} & set(value):
+        raise ValueError("angiv bestemmelsens navn fra regler/love/ (fx 'sel-101-behandlingsgaranti') i stedet for lov, paragraf og stk.; "
+                         "stykket findes så ud fra datoen")
+    if not isinstance(value, str) or not re.fullmatch(PROVISION_ID, value):
+        raise ValueError(f"'{value}' er ikke navnet på en bestemmelse; navne står i regler/love/*.yaml, fx 'sul-141-anonymitet'")
+    return value
 
 
 class Kilde(_Strict):
-    """Where a rule or offer comes from: a law paragraph or a document."""
+    """Where a block comes from: a provision (by stable name) and/or a document."""
 
-    lov: Optional[Lov] = None
-    paragraf: Optional[Tekstnummer] = None
-    stk: Optional[Tekstnummer] = None
-    nr: Optional[Tekstnummer] = None
-    lovnummer: Optional[str] = None
-    dokument: Optional[str] = None
+    bestemmelse: Optional[BestemmelseId] = None
+    dokument: Optional[str] = Field(None, min_length=5)
     url: Optional[str] = None
     sikkerhed: Sikkerhed = "verificeret"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_form(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("lov" in data or "paragraf" in data):
+            raise ValueError("kilde: angiv 'bestemmelse' med bestemmelsens navn fra regler/love/ (fx 'sul-141-anonymitet') "
+                             "i stedet for lov, paragraf og stk.")
+        return data
+
+    @field_validator("bestemmelse")
+    @classmethod
+    def _valid_id(cls, value: Optional[str]) -> Optional[str]:
+        return None if value is None else _provision_id(value)
+
     @model_validator(mode="after")
     def _law_or_document(self) -> "Kilde":
-        if self.dokument is None and (self.lov is None or self.paragraf is None):
-            raise ValueError("kilde: angiv enten lov og paragraf eller dokument")
+        if self.dokument is None and self.bestemmelse is None:
+            raise ValueError("kilde: angiv 'bestemmelse' (en bestemmelse i regler/love/) eller 'dokument'")
         return self
 
 
@@ -118,12 +137,20 @@ class Betingelse(_Strict):
         return self
 
 
+def _citation_list(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_provision_id(v) for v in value]
+    return value
+
+
 class Frist(_Strict):
     type: str = Field(pattern=r"^[a-z_]+$")
     dage: int = Field(ge=1, le=365)
     fra: Literal["henvendelsesdato", "vurderingsdato"]
-    lovgrundlag: Lovhenvisning
+    lovgrundlag: BestemmelseId
     beskrivelse: str = Field(min_length=5)
+
+    _check = field_validator("lovgrundlag")(lambda cls, v: _provision_id(v))
 
 
 class Udeluk(_Strict):
@@ -137,22 +164,40 @@ class Udeluk(_Strict):
         return self
 
 
+class SkalTilbyde(_Strict):
+    tilbud: str
+    tekst: str = Field(min_length=10)
+
+
 class Konklusion(_Strict):
     spor: Optional[Spor] = None
     mindst_indgrebsniveau: Optional[int] = Field(None, ge=1, le=9)
-    lovgrundlag: list[Lovhenvisning] = []
+    lovgrundlag: list[BestemmelseId] = []
     frist: Optional[Frist] = None
     advarsel: Optional[str] = Field(None, min_length=5)
     oplysning: Optional[str] = Field(None, min_length=5)
+    henvisning: Optional[BestemmelseId] = None
     udeluk: Optional[Udeluk] = None
     ved_kategori: list[Kategori] = []  # type: ignore[valid-type]
+    skal_tilbyde: Optional[SkalTilbyde] = None
+
+    _citations = field_validator("lovgrundlag", mode="before")(lambda cls, v: _citation_list(v))
+    _henvisning = field_validator("henvisning")(lambda cls, v: None if v is None else _provision_id(v))
 
     @model_validator(mode="after")
     def _consistent(self) -> "Konklusion":
-        if (self.mindst_indgrebsniveau is not None or self.lovgrundlag or self.ved_kategori or self.udeluk) and self.spor is None:
-            raise ValueError("saa: angiv 'spor' når reglen giver indgrebsniveau, lovgrundlag, udelukkelse eller ved_kategori")
-        if not any((self.mindst_indgrebsniveau, self.lovgrundlag, self.frist, self.advarsel, self.oplysning, self.udeluk)):
-            raise ValueError("saa: reglen konkluderer ingenting (angiv mindst ét af mindst_indgrebsniveau, lovgrundlag, frist, advarsel, oplysning, udeluk)")
+        needs_track = self.mindst_indgrebsniveau is not None or self.lovgrundlag or self.udeluk or self.skal_tilbyde
+        if needs_track and self.spor is None:
+            raise ValueError("saa: angiv 'spor', når reglen giver indgrebsniveau, lovgrundlag, udelukkelse eller skal_tilbyde")
+        if self.ved_kategori and self.spor is None:
+            raise ValueError("saa: angiv 'spor', når reglen har ved_kategori")
+        if not any((self.mindst_indgrebsniveau, self.lovgrundlag, self.frist, self.advarsel, self.oplysning, self.udeluk, self.skal_tilbyde)):
+            raise ValueError("saa: reglen konkluderer ingenting (angiv mindst ét af mindst_indgrebsniveau, lovgrundlag, frist, "
+                             "advarsel, oplysning, udeluk, skal_tilbyde)")
+        for text in (self.advarsel, self.oplysning):
+            if text and "§" in text:
+                raise ValueError("skriv ikke paragraffer i advarsler og oplysninger; angiv bestemmelsen i 'henvisning' "
+                                 "(eller i kilde.bestemmelse), så henvisningen altid passer til datoen")
         return self
 
 
@@ -181,20 +226,101 @@ class Tilbud(_Dated):
     kategori: Kategori  # type: ignore[valid-type]
     spor: Spor
     indgrebsniveau: int = Field(ge=1, le=9)
-    lovgrundlag: list[Lovhenvisning] = []
+    lovgrundlag: list[BestemmelseId] = []
     alder_fra: Optional[int] = Field(None, ge=0, le=120)
     alder_til: Optional[int] = Field(None, ge=0, le=120)
     daekker_op_til_niveau: Optional[int] = Field(None, ge=1, le=9)
     egnet_hvis: list[Betingelse] = []
+    #: Offers of the same track and level this one is preferred over when both suit
+    #: the citizen equally (the explicit tie-break; see regler/LAESMIG.md section 4).
+    foretraekkes_frem_for: list[str] = []
+
+    _citations = field_validator("lovgrundlag", mode="before")(lambda cls, v: _citation_list(v))
+
+    @field_validator("foretraekkes_frem_for")
+    @classmethod
+    def _offer_ids(cls, value: list[str]) -> list[str]:
+        import re
+
+        for v in value:
+            if not re.fullmatch(_ID_PATTERN, v):
+                raise ValueError(f"'{v}' er ikke et tilbuds id (små bogstaver, tal og bindestreg)")
+        if len(set(value)) != len(value):
+            raise ValueError("foretraekkes_frem_for nævner det samme tilbud flere gange")
+        return value
 
     @model_validator(mode="after")
     def _track_and_levels(self) -> "Tilbud":
+        if self.kategori in FORUDSAETNING_KATEGORIER:
+            raise ValueError(f"kategorien '{self.kategori}' er en forudsætning, der lægges ved siden af behandlingen; "
+                             "skriv blokken under 'forudsaetninger', ikke under 'tilbud'")
         if KATEGORI_SPOR[self.kategori] != self.spor:
             raise ValueError(f"kategorien '{self.kategori}' hører til sporet '{KATEGORI_SPOR[self.kategori]}', ikke '{self.spor}'")
         if self.daekker_op_til_niveau is not None and self.daekker_op_til_niveau < self.indgrebsniveau:
             raise ValueError("daekker_op_til_niveau må ikke være lavere end indgrebsniveau")
         if self.alder_fra is not None and self.alder_til is not None and self.alder_til < self.alder_fra:
             raise ValueError("alder_til ligger under alder_fra")
+        if self.id in self.foretraekkes_frem_for:
+            raise ValueError("et tilbud kan ikke foretrækkes frem for sig selv")
+        return self
+
+
+class Forudsaetning(_Dated):
+    navn: str = Field(min_length=3)
+    kategori: Kategori  # type: ignore[valid-type]
+    spor: Spor
+    lovgrundlag: list[BestemmelseId] = []
+    hvis: list[Betingelse] = Field(min_length=1)
+
+    _citations = field_validator("lovgrundlag", mode="before")(lambda cls, v: _citation_list(v))
+
+    @model_validator(mode="after")
+    def _category(self) -> "Forudsaetning":
+        if self.kategori not in FORUDSAETNING_KATEGORIER:
+            raise ValueError(f"kategorien '{self.kategori}' er et almindeligt tilbud; forudsætninger kan have kategorien "
+                             + ", ".join(sorted(FORUDSAETNING_KATEGORIER)))
+        if KATEGORI_SPOR[self.kategori] != self.spor:
+            raise ValueError(f"kategorien '{self.kategori}' hører til sporet '{KATEGORI_SPOR[self.kategori]}', ikke '{self.spor}'")
+        return self
+
+
+class Konflikt(_Strict):
+    spor: Spor
+    kategori: list[Kategori] = []  # type: ignore[valid-type]
+    tekst: str = Field(min_length=10)
+
+
+class Rettighed(_Dated):
+    navn: str = Field(min_length=3)
+    spor: Spor
+    hvis: list[Betingelse] = []
+    indhold: str = Field(min_length=10)
+    gaelder_ved_kategori: list[Kategori] = []  # type: ignore[valid-type]
+    konflikter: list[Konflikt] = []
+
+    @model_validator(mode="after")
+    def _provision(self) -> "Rettighed":
+        if self.kilde.bestemmelse is None:
+            raise ValueError("en rettighed skal have sin hjemmel i kilde.bestemmelse")
+        if "§" in self.indhold:
+            raise ValueError("skriv ikke paragraffer i 'indhold'; henvisningen laves ud fra kilde.bestemmelse og datoen")
+        return self
+
+
+class Personkreds(_Dated):
+    bestemmelse: Optional[BestemmelseId] = None
+    lov: Optional[Lov] = None
+    omfatter: list[Betingelse] = []
+    kun_ved_kategori: list[Kategori] = []  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _target(self) -> "Personkreds":
+        if (self.bestemmelse is None) == (self.lov is None):
+            raise ValueError("personkreds: angiv enten 'bestemmelse' (én bestemmelse) eller 'lov' (hele loven)")
+        if self.bestemmelse is not None:
+            _provision_id(self.bestemmelse)
+        if not self.omfatter and not self.kun_ved_kategori:
+            raise ValueError("personkreds: angiv 'omfatter' (hvem bestemmelsen gælder for) og/eller 'kun_ved_kategori'")
         return self
 
 
@@ -206,6 +332,9 @@ class Regelfil(_Strict):
     princip: Optional[str] = None
     tilbud: list[Tilbud] = []
     regler: list[Regel] = []
+    forudsaetninger: list[Forudsaetning] = []
+    rettigheder: list[Rettighed] = []
+    personkreds: list[Personkreds] = []
 
     @model_validator(mode="after")
     def _layer(self) -> "Regelfil":
@@ -213,54 +342,32 @@ class Regelfil(_Strict):
             raise ValueError("en fil med lag: kommune skal angive 'kommune'")
         if self.lag == "lov" and self.kommune:
             raise ValueError("en fil med lag: lov må ikke angive 'kommune'")
+        if self.lag == "kommune" and (self.rettigheder or self.personkreds):
+            raise ValueError("et kommunelag kan ikke give rettigheder eller ændre en bestemmelses personkreds; de kommer fra lovlaget")
         return self
+
+
+#: Every key a rule file may use (for suggestions on a misspelt key).
+ALL_KEYS: tuple[str, ...] = tuple(sorted({k for m in (Regelfil, Regel, Tilbud, Forudsaetning, Rettighed, Personkreds, Konklusion,
+                                                        Kilde, Betingelse, Frist, Udeluk, SkalTilbyde, Konflikt)
+                                          for k in m.model_fields}))
 
 
 # --------------------------------------------------------------------------- domain objects
 
 
-@dataclass(frozen=True)
-class LegalRef:
-    lov: str
-    paragraf: str
-    stk: Optional[str] = None
-
-    def to_api(self) -> dict[str, Any]:
-        return {"lov": self.lov, "paragraf": self.paragraf, "stk": self.stk}
-
-    def short(self) -> str:
-        return f"{self.lov} § {self.paragraf}" + (f", stk. {self.stk}" if self.stk else "")
-
-    def danish(self) -> str:
-        return f"{LOV_NAVN[self.lov]} § {self.paragraf}" + (f", stk. {self.stk}" if self.stk else "")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
-    lov: Optional[str]
-    paragraf: Optional[str]
-    stk: Optional[str]
-    nr: Optional[str]
-    lovnummer: Optional[str]
+    bestemmelse: Optional[str]
     dokument: Optional[str]
     url: Optional[str]
     sikkerhed: str
 
-    def to_api(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-    def danish(self) -> str:
-        if self.lov and self.paragraf:
-            text = LegalRef(self.lov, self.paragraf, self.stk).danish()
-            if self.nr:
-                text += f", nr. {self.nr}"
-            if self.lovnummer:
-                text += f" ({self.lovnummer})"
-            return text
-        return self.dokument or ""
+    def to_canonical(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("bestemmelse", "dokument", "url", "sikkerhed") if getattr(self, k) is not None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Condition:
     felt: str
     operator: str
@@ -270,7 +377,7 @@ class Condition:
         return {"felt": self.felt, "operator": self.operator, "vaerdi": list(self.vaerdi) if isinstance(self.vaerdi, tuple) else self.vaerdi}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnyOf:
     items: tuple["Condition | AnyOf", ...]
 
@@ -281,18 +388,38 @@ class AnyOf:
 ConditionNode = Union[Condition, AnyOf]
 
 
-@dataclass(frozen=True)
+def condition_from_canonical(data: Any) -> ConditionNode:
+    if "en_af" in data:
+        return AnyOf(tuple(condition_from_canonical(x) for x in data["en_af"]))
+    value = data["vaerdi"]
+    return Condition(data["felt"], data["operator"], tuple(value) if isinstance(value, list) else value)
+
+
+@dataclass(frozen=True, slots=True)
 class DeadlineSpec:
     type: str
     dage: int
     fra: str
-    lovgrundlag: LegalRef
+    lovgrundlag: str  # provision id
     beskrivelse: str
+
+
+@dataclass(frozen=True, slots=True)
+class MustOffer:
+    tilbud: str
+    tekst: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictSpec:
+    spor: str
+    kategorier: tuple[str, ...]
+    tekst: str
 
 
 @dataclass(frozen=True, eq=False)
 class Item:
-    """What rules and offers share: identity, dates, source and place in the files.
+    """What every block shares: identity, dates, source and place in the files.
 
     Compared and hashed by identity (eq=False): items are looked up on every
     evaluation, and a structural hash over all their conditions would cost more
@@ -301,37 +428,56 @@ class Item:
     id: str
     beskrivelse: str
     lag: str
-    fil: str
-    linje: int
+    position: Position
     gyldig_fra: date
     gyldig_til: Optional[date]
     afventer: bool
     kilde: Source
     conditions: tuple[ConditionNode, ...]
 
+    kind = "?"
+
     @property
     def placering(self) -> str:
-        return f"{self.fil}:{self.linje}"
+        return f"{self.position.file}:{self.position.line}"
 
     def in_force(self, day: date, include_pending: bool = False) -> bool:
         if self.afventer and not include_pending:
             return False
         return self.gyldig_fra <= day and (self.gyldig_til is None or day <= self.gyldig_til)
 
+    def citations(self) -> tuple[str, ...]:
+        """Every provision this block cites (its source and its conclusions)."""
+        return (self.kilde.bestemmelse,) if self.kilde.bestemmelse else ()
+
 
 @dataclass(frozen=True, eq=False)
 class Rule(Item):
     spor: Optional[str] = None
     min_niveau: Optional[int] = None
-    lovgrundlag: tuple[LegalRef, ...] = ()
+    lovgrundlag: tuple[str, ...] = ()
     frist: Optional[DeadlineSpec] = None
     advarsel: Optional[str] = None
     oplysning: Optional[str] = None
+    henvisning: Optional[str] = None
     udeluk_kategori: Optional[str] = None
     udeluk_tilbud: Optional[str] = None
     ved_kategori: tuple[str, ...] = ()
+    skal_tilbyde: Optional[MustOffer] = None
 
     kind = "regel"
+
+    def citations(self) -> tuple[str, ...]:
+        out = list(super().citations()) + list(self.lovgrundlag)
+        if self.frist is not None:
+            out.append(self.frist.lovgrundlag)
+        if self.henvisning:
+            out.append(self.henvisning)
+        return tuple(dict.fromkeys(out))
+
+    def note_citation(self) -> Optional[str]:
+        """The provision a note of this rule refers to: `henvisning`, else the source's."""
+        return self.henvisning or self.kilde.bestemmelse
 
 
 @dataclass(frozen=True, eq=False)
@@ -340,12 +486,62 @@ class Offer(Item):
     kategori: str = ""
     spor: str = ""
     niveau: int = 1
-    lovgrundlag: tuple[LegalRef, ...] = ()
+    lovgrundlag: tuple[str, ...] = ()
     daekker_op_til: int = 1
     alder_fra: Optional[int] = None
     alder_til: Optional[int] = None
+    #: Ids of offers this one sorts before at the same level (foretraekkes_frem_for).
+    foretraekkes_frem_for: tuple[str, ...] = ()
 
     kind = "tilbud"
+
+    def citations(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(list(super().citations()) + list(self.lovgrundlag)))
+
+
+@dataclass(frozen=True, eq=False)
+class Precondition(Item):
+    navn: str = ""
+    kategori: str = ""
+    spor: str = ""
+    lovgrundlag: tuple[str, ...] = ()
+
+    kind = "forudsaetning"
+
+    def citations(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(list(super().citations()) + list(self.lovgrundlag)))
+
+
+@dataclass(frozen=True, eq=False)
+class Right(Item):
+    navn: str = ""
+    spor: str = ""
+    indhold: str = ""
+    gaelder_ved_kategori: tuple[str, ...] = ()
+    konflikter: tuple[ConflictSpec, ...] = ()
+
+    kind = "rettighed"
+
+
+@dataclass(frozen=True, eq=False)
+class Scope(Item):
+    """Who a provision (or a whole law) covers; `conditions` is `omfatter`."""
+
+    bestemmelse: Optional[str] = None
+    lov: Optional[str] = None
+    kun_ved_kategori: tuple[str, ...] = ()
+
+    kind = "personkreds"
+
+    def covers(self, provision_id: str) -> bool:
+        """A personkreds for a provision covers it and every provision named under it
+        (`sel-101a` covers `sel-101a-anonym`); one for a law covers all of the law."""
+        if self.bestemmelse is not None:
+            return provision_id == self.bestemmelse or provision_id.startswith(self.bestemmelse + "-")
+        return provision_id.split("-", 1)[0] == (self.lov or "").lower()
+
+
+AnyItem = Union[Rule, Offer, Precondition, Right, Scope]
 
 
 @dataclass(frozen=True)
@@ -361,9 +557,15 @@ class LayerInfo:
 
 @dataclass(frozen=True)
 class RuleBook:
-    """Every validated rule and offer of one rule set, across all dates."""
+    """Every validated block of one rule set, across all dates, with the law history."""
 
     navn: str
     rules: tuple[Rule, ...]
     offers: tuple[Offer, ...]
     layers: tuple[LayerInfo, ...] = field(default=())
+    preconditions: tuple[Precondition, ...] = ()
+    rights: tuple[Right, ...] = ()
+    scopes: tuple[Scope, ...] = ()
+
+    def items(self) -> tuple[AnyItem, ...]:
+        return (*self.rules, *self.offers, *self.preconditions, *self.rights, *self.scopes)

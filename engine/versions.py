@@ -1,9 +1,13 @@
-"""Rule set versions by effective date, their content hash, and snapshots.
+"""Stage 3, versions: the rule set in force on each stretch of dates, its
+content fingerprint, and snapshots.
 
-A version is the set of rules and offers in force on a date. Its identity for
-clients is the date it took effect plus the sha256 of its canonical content.
-Every version used is kept as a snapshot (content-addressed JSON) so a past
-decision can be evaluated again exactly after the files have changed.
+A version is the set of blocks in force on a date, with every provision they
+cite rendered for that date (so a renumbering such as SUL § 141, stk. 5 ->
+stk. 7 starts a new version). Its fingerprint (sha256) covers the canonical
+meaning of its blocks: ids, conditions, conclusions, dates, sources, texts
+and rendered citations; never file names, line numbers, comments or the
+order of files. Every version used is kept as a snapshot so a past decision
+can be evaluated again exactly after the files have changed.
 """
 from __future__ import annotations
 
@@ -11,14 +15,34 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Optional, Protocol
 
-from engine.model import AnyOf, Condition, ConditionNode, DeadlineSpec, LayerInfo, LegalRef, Offer, Rule, RuleBook, Source
+from engine.law import LawBook, LegalRef
+from engine.model import (
+    AnyItem,
+    ConflictSpec,
+    DeadlineSpec,
+    LayerInfo,
+    MustOffer,
+    Offer,
+    Precondition,
+    Right,
+    Rule,
+    RuleBook,
+    Scope,
+    Source,
+    condition_from_canonical,
+)
+from engine.problems import Position
 
-SNAPSHOT_FORMAT = 1
+#: 3: the tie-break between offers of the same level is explicit (`foretraekkes_frem_for`).
+#: 2: kommune offers sorted before national ones at the same level; read with that order
+#: made explicit, so decisions made under a format-2 version replay identically.
+SNAPSHOT_FORMAT = 3
+_READABLE_FORMATS = (2, 3)
 
 
 class DateNotCovered(Exception):
@@ -34,21 +58,25 @@ class DateNotCovered(Exception):
 
 
 class UnknownVersion(Exception):
-    """No snapshot with that sha256 is known."""
+    """No snapshot with that sha256 is known, or it cannot be used."""
 
 
 @dataclass(frozen=True)
 class RuleSetVersion:
-    """The rules and offers in force on one stretch of dates."""
+    """The blocks in force on one stretch of dates, with their citations rendered."""
 
     navn: str
     gyldig_fra: date
     gyldig_til: Optional[date]
     afventer: bool
-    rules: tuple[Rule, ...]
-    offers: tuple[Offer, ...]
+    items: tuple[AnyItem, ...]
     layers: tuple[LayerInfo, ...]
+    citations: dict[str, LegalRef]
     sha256: str
+    kommune: Optional[str] = None
+    #: The fingerprint of the municipality's own layer as in force in this version (see kommune_layer_sha256).
+    kommune_sha256: Optional[str] = None
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def version(self) -> str:
@@ -59,110 +87,147 @@ class RuleSetVersion:
         """A unique, stable name (durable-rules cannot register a name twice)."""
         return f"{self.navn}@{self.version}#{self.sha256[:12]}"
 
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(i for i in self.items if isinstance(i, Rule))
+
+    @property
+    def offers(self) -> tuple[Offer, ...]:
+        return tuple(i for i in self.items if isinstance(i, Offer))
+
     def status(self, today: date) -> str:
-        if self.afventer or self.gyldig_fra > today:
+        """aktiv, historisk, kommende (a future version already decided) or afventer (law not enacted)."""
+        if self.afventer:
             return "afventer"
+        if self.gyldig_fra > today:
+            return "kommende"
         if self.gyldig_til is not None and self.gyldig_til < today:
             return "historisk"
         return "aktiv"
 
-    def header(self) -> dict[str, Any]:
-        return {"navn": self.navn, "version": self.version, "gyldig_fra": self.version, "sha256": self.sha256}
+    def cite(self, provision_id: str) -> LegalRef:
+        return self.citations[provision_id]
 
-    def summary(self, today: date) -> dict[str, Any]:
-        kommune = next((layer.kommune for layer in self.layers if layer.kommune), None)
-        return {
-            "navn": self.navn,
-            "version": self.version,
-            "gyldig_fra": self.version,
-            "gyldig_til": self.gyldig_til.isoformat() if self.gyldig_til else None,
-            "sha256": self.sha256,
-            "status": self.status(today),
-            "kommune": kommune,
-            "antal_regler": len(self.rules),
-            "antal_tilbud": len(self.offers),
-        }
+    def header(self) -> dict[str, Any]:
+        out = {"navn": self.navn, "version": self.version, "gyldig_fra": self.version, "sha256": self.sha256}
+        if self.kommune:
+            out["kommune"] = self.kommune
+        if self.kommune_sha256:
+            out["kommune_sha256"] = self.kommune_sha256
+        return out
 
     def snapshot(self) -> dict[str, Any]:
-        return {
+        if "snapshot" in self.memo:  # rebuilt from a stored snapshot: that one, as stored (an older format stays older)
+            stored: dict[str, Any] = self.memo["snapshot"]
+            return stored
+        out: dict[str, Any] = {
             "format": SNAPSHOT_FORMAT,
             "navn": self.navn,
             "gyldig_fra": self.version,
             "gyldig_til": self.gyldig_til.isoformat() if self.gyldig_til else None,
             "afventer": self.afventer,
             "sha256": self.sha256,
-            "indhold": canonical_content(self.navn, self.rules, self.offers, self.layers),
+            "indhold": canonical_content(self.navn, self.items, self.layers, self.citations),
+            # Where each block stood in the files when the version was used; informational,
+            # not part of the fingerprint (moving a block between files is not a new version).
+            "placeringer": {f"{i.kind}:{i.id}": str(i.position) for i in self.items},
         }
+        if self.kommune_sha256:
+            # Derived from "indhold" (and checked against it on every read), so not part of the address.
+            out["kommune_sha256"] = self.kommune_sha256
+        return out
 
 
 # --------------------------------------------------------------------------- canonical form
 
 
-def _cond(node: ConditionNode) -> Any:
-    return node.to_canonical()
-
-
-def _cond_back(data: Any) -> ConditionNode:
-    if "en_af" in data:
-        return AnyOf(tuple(_cond_back(x) for x in data["en_af"]))
-    value = data["vaerdi"]
-    return Condition(data["felt"], data["operator"], tuple(value) if isinstance(value, list) else value)
-
-
-def _common(item: Rule | Offer) -> dict[str, Any]:
-    # gyldig_til is left out on purpose: ending a rule later must not change the
-    # identity of the versions in which it was in force.
+def _common(item: AnyItem) -> dict[str, Any]:
+    # gyldig_til and the position are left out on purpose: ending a rule later, or
+    # moving it to another file, must not change the identity of a version.
     return {
         "id": item.id,
         "beskrivelse": item.beskrivelse,
         "lag": item.lag,
-        "placering": item.placering,
         "gyldig_fra": item.gyldig_fra.isoformat(),
         "afventer": item.afventer,
-        "kilde": item.kilde.to_api(),
-        "betingelser": [_cond(c) for c in item.conditions],
+        "kilde": item.kilde.to_canonical(),
+        "betingelser": [c.to_canonical() for c in item.conditions],
     }
 
 
-def _rule_canonical(r: Rule) -> dict[str, Any]:
-    out = _common(r)
-    out.update(
-        spor=r.spor,
-        mindst_indgrebsniveau=r.min_niveau,
-        lovgrundlag=[x.to_api() for x in r.lovgrundlag],
-        frist=None if r.frist is None else {
-            "type": r.frist.type, "dage": r.frist.dage, "fra": r.frist.fra,
-            "lovgrundlag": r.frist.lovgrundlag.to_api(), "beskrivelse": r.frist.beskrivelse,
-        },
-        advarsel=r.advarsel,
-        oplysning=r.oplysning,
-        udeluk_kategori=r.udeluk_kategori,
-        udeluk_tilbud=r.udeluk_tilbud,
-        ved_kategori=list(r.ved_kategori),
-    )
+def _canonical(item: AnyItem) -> dict[str, Any]:
+    out = _common(item)
+    if isinstance(item, Rule):
+        out.update(
+            spor=item.spor, mindst_indgrebsniveau=item.min_niveau, lovgrundlag=list(item.lovgrundlag),
+            frist=None if item.frist is None else {"type": item.frist.type, "dage": item.frist.dage, "fra": item.frist.fra,
+                                                    "lovgrundlag": item.frist.lovgrundlag, "beskrivelse": item.frist.beskrivelse},
+            advarsel=item.advarsel, oplysning=item.oplysning, henvisning=item.henvisning,
+            udeluk_kategori=item.udeluk_kategori, udeluk_tilbud=item.udeluk_tilbud, ved_kategori=list(item.ved_kategori),
+            skal_tilbyde=None if item.skal_tilbyde is None else {"tilbud": item.skal_tilbyde.tilbud, "tekst": item.skal_tilbyde.tekst},
+        )
+    elif isinstance(item, Offer):
+        out.update(navn=item.navn, kategori=item.kategori, spor=item.spor, indgrebsniveau=item.niveau,
+                   lovgrundlag=list(item.lovgrundlag), daekker_op_til_niveau=item.daekker_op_til,
+                   alder_fra=item.alder_fra, alder_til=item.alder_til)
+        if item.foretraekkes_frem_for:  # only when given: versions without a preference keep their fingerprint
+            out["foretraekkes_frem_for"] = list(item.foretraekkes_frem_for)
+    elif isinstance(item, Precondition):
+        out.update(navn=item.navn, kategori=item.kategori, spor=item.spor, lovgrundlag=list(item.lovgrundlag))
+    elif isinstance(item, Right):
+        out.update(navn=item.navn, spor=item.spor, indhold=item.indhold, gaelder_ved_kategori=list(item.gaelder_ved_kategori),
+                   konflikter=[{"spor": k.spor, "kategori": list(k.kategorier), "tekst": k.tekst} for k in item.konflikter])
+    elif isinstance(item, Scope):
+        out.update(bestemmelse=item.bestemmelse, lov=item.lov, kun_ved_kategori=list(item.kun_ved_kategori))
     return out
 
 
-def _offer_canonical(o: Offer) -> dict[str, Any]:
-    out = _common(o)
-    out.update(
-        navn=o.navn, kategori=o.kategori, spor=o.spor, indgrebsniveau=o.niveau,
-        lovgrundlag=[x.to_api() for x in o.lovgrundlag], daekker_op_til_niveau=o.daekker_op_til,
-        alder_fra=o.alder_fra, alder_til=o.alder_til,
-    )
-    return out
+_SECTIONS = {"regel": "regler", "tilbud": "tilbud", "forudsaetning": "forudsaetninger", "rettighed": "rettigheder",
+             "personkreds": "personkreds"}
 
 
-def canonical_content(navn: str, rules: Iterable[Rule], offers: Iterable[Offer], layers: Iterable[LayerInfo]) -> dict[str, Any]:
-    return {
+def canonical_content(navn: str, items: Iterable[AnyItem], layers: Iterable[LayerInfo],
+                      citations: dict[str, LegalRef]) -> dict[str, Any]:
+    content: dict[str, Any] = {
         "navn": navn,
-        "lag": sorted(
-            ({"fil": l.fil, "lag": l.lag, "kommune": l.kommune, "beskrivelse": l.beskrivelse, "princip": l.princip} for l in layers),
-            key=lambda x: x["fil"],
-        ),
-        "regler": sorted((_rule_canonical(r) for r in rules), key=lambda x: (x["id"], x["gyldig_fra"])),
-        "tilbud": sorted((_offer_canonical(o) for o in offers), key=lambda x: (x["id"], x["gyldig_fra"])),
+        # Only what a layer means for decisions: the municipality and its principle (used in the
+        # narrative). A file's own description is documentation, like a comment.
+        "lag": sorted({json.dumps({"kommune": la.kommune, "princip": la.princip}, sort_keys=True, ensure_ascii=False)
+                       for la in layers if la.kommune}),
+        "bestemmelser": {pid: {"lov": r.lov, "paragraf": r.paragraf, "stk": r.stk, "nr": r.nr, "kapitel": r.kapitel,
+                               "sikkerhed": r.sikkerhed} for pid, r in sorted(citations.items())},
     }
+    for section in _SECTIONS.values():
+        content[section] = []
+    items = list(items)
+    for item in items:
+        content[_SECTIONS[item.kind]].append(_canonical(item))
+    # Before snapshot format 3 a kommune offer sorted before a national one of the same track and
+    # level; now only `foretraekkes_frem_for` (or the id) decides. Where that can matter, the
+    # fingerprint says which rule applies, so such a version never shares a fingerprint (and a
+    # replay) with one decided the old way. Versions without such a pair keep their fingerprint.
+    offers = [i for i in items if isinstance(i, Offer)]
+    if {(o.spor, o.niveau) for o in offers if o.lag == "kommune"} & {(o.spor, o.niveau) for o in offers if o.lag != "kommune"}:
+        content["rangorden"] = "foretraekkes_frem_for"
+    for section in _SECTIONS.values():
+        content[section].sort(key=lambda x: (x["id"], x["gyldig_fra"]))
+    return content
+
+
+def kommune_layer_sha256(navn: str, items: Iterable[AnyItem], layers: Iterable[LayerInfo],
+                         citations: dict[str, LegalRef]) -> Optional[str]:
+    """The fingerprint of a municipality's own layer as in force in a version: the canonical
+    content of its blocks (`lag: kommune`, with the shared layers it includes), its name and its
+    principle, and the citations those blocks use. None without a municipality layer.
+
+    It depends only on what a version holds, so it is recomputed from a snapshot's content (and a
+    stored value that differs is refused); the version's own `sha256` stays its fingerprint."""
+    named = [la for la in layers if la.kommune]
+    if not named:
+        return None
+    local = [i for i in items if i.lag == "kommune"]
+    cited = {pid for i in local for pid in i.citations()}
+    return sha256_of(canonical_content(navn, local, named, {pid: ref for pid, ref in citations.items() if pid in cited}))
 
 
 def canonical_bytes(content: dict[str, Any]) -> bytes:
@@ -173,102 +238,135 @@ def sha256_of(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_bytes(content)).hexdigest()
 
 
-def _legal_back(d: dict[str, Any]) -> LegalRef:
-    return LegalRef(d["lov"], d["paragraf"], d.get("stk"))
+def _items_back(content: dict[str, Any], placements: dict[str, str], legacy_order: bool = False) -> list[AnyItem]:
+    out: list[AnyItem] = []
 
+    def common(d: dict[str, Any], kind: str) -> dict[str, Any]:
+        k = d["kilde"]
+        return dict(id=d["id"], beskrivelse=d["beskrivelse"], lag=d["lag"],
+                    position=Position.parse(placements.get(f"{kind}:{d['id']}", "(ukendt placering)")),
+                    gyldig_fra=date.fromisoformat(d["gyldig_fra"]), gyldig_til=None, afventer=d["afventer"],
+                    kilde=Source(k.get("bestemmelse"), k.get("dokument"), k.get("url"), k.get("sikkerhed", "verificeret")),
+                    conditions=tuple(condition_from_canonical(c) for c in d["betingelser"]))
 
-def _source_back(d: dict[str, Any]) -> Source:
-    return Source(d.get("lov"), d.get("paragraf"), d.get("stk"), d.get("nr"), d.get("lovnummer"), d.get("dokument"), d.get("url"), d.get("sikkerhed", "verificeret"))
-
-
-def _common_back(d: dict[str, Any]) -> dict[str, Any]:
-    fil, _, linje = d["placering"].rpartition(":")
-    return dict(
-        id=d["id"], beskrivelse=d["beskrivelse"], lag=d["lag"], fil=fil, linje=int(linje),
-        gyldig_fra=date.fromisoformat(d["gyldig_fra"]), gyldig_til=None, afventer=d["afventer"],
-        kilde=_source_back(d["kilde"]), conditions=tuple(_cond_back(c) for c in d["betingelser"]),
-    )
+    for d in content["regler"]:
+        f, s = d["frist"], d["skal_tilbyde"]
+        out.append(Rule(**common(d, "regel"), spor=d["spor"], min_niveau=d["mindst_indgrebsniveau"], lovgrundlag=tuple(d["lovgrundlag"]),
+                        frist=None if f is None else DeadlineSpec(f["type"], f["dage"], f["fra"], f["lovgrundlag"], f["beskrivelse"]),
+                        advarsel=d["advarsel"], oplysning=d["oplysning"], henvisning=d["henvisning"],
+                        udeluk_kategori=d["udeluk_kategori"], udeluk_tilbud=d["udeluk_tilbud"], ved_kategori=tuple(d["ved_kategori"]),
+                        skal_tilbyde=None if s is None else MustOffer(s["tilbud"], s["tekst"])))
+    for d in content["tilbud"]:
+        preferred = list(d.get("foretraekkes_frem_for", ()))
+        if legacy_order and d["lag"] == "kommune":
+            # Format 2 sorted a kommune offer before every national offer of its track and level.
+            preferred += [x["id"] for x in content["tilbud"] if x["lag"] != "kommune" and x["spor"] == d["spor"]
+                          and x["indgrebsniveau"] == d["indgrebsniveau"] and x["id"] not in preferred]
+        out.append(Offer(**common(d, "tilbud"), navn=d["navn"], kategori=d["kategori"], spor=d["spor"], niveau=d["indgrebsniveau"],
+                         lovgrundlag=tuple(d["lovgrundlag"]), daekker_op_til=d["daekker_op_til_niveau"],
+                         alder_fra=d["alder_fra"], alder_til=d["alder_til"], foretraekkes_frem_for=tuple(preferred)))
+    for d in content["forudsaetninger"]:
+        out.append(Precondition(**common(d, "forudsaetning"), navn=d["navn"], kategori=d["kategori"], spor=d["spor"],
+                                lovgrundlag=tuple(d["lovgrundlag"])))
+    for d in content["rettigheder"]:
+        out.append(Right(**common(d, "rettighed"), navn=d["navn"], spor=d["spor"], indhold=d["indhold"],
+                         gaelder_ved_kategori=tuple(d["gaelder_ved_kategori"]),
+                         konflikter=tuple(ConflictSpec(k["spor"], tuple(k["kategori"]), k["tekst"]) for k in d["konflikter"])))
+    for d in content["personkreds"]:
+        out.append(Scope(**common(d, "personkreds"), bestemmelse=d["bestemmelse"], lov=d["lov"],
+                         kun_ved_kategori=tuple(d["kun_ved_kategori"])))
+    return out
 
 
 def version_from_snapshot(snapshot: dict[str, Any]) -> RuleSetVersion:
     """Rebuild a version from its snapshot, refusing one whose content was altered."""
-    if snapshot.get("format") != SNAPSHOT_FORMAT:
-        raise ValueError(f"ukendt snapshot-format {snapshot.get('format')!r}")
+    if snapshot.get("format") not in _READABLE_FORMATS:
+        raise UnknownVersion(f"versionen er gemt i et ældre format ({snapshot.get('format')!r}) fra en tidligere udgave af motoren "
+                             "og kan ikke genberegnes med denne udgave")
     content = snapshot["indhold"]
     actual = sha256_of(content)
     if actual != snapshot["sha256"]:
-        raise ValueError(f"snapshot af regelsæt {snapshot['sha256'][:12]} er ændret (indholdet har sha256 {actual[:12]})")
-    rules = []
-    for d in content["regler"]:
-        f = d["frist"]
-        rules.append(
-            Rule(
-                **_common_back(d), spor=d["spor"], min_niveau=d["mindst_indgrebsniveau"],
-                lovgrundlag=tuple(_legal_back(x) for x in d["lovgrundlag"]),
-                frist=None if f is None else DeadlineSpec(f["type"], f["dage"], f["fra"], _legal_back(f["lovgrundlag"]), f["beskrivelse"]),
-                advarsel=d["advarsel"], oplysning=d["oplysning"], udeluk_kategori=d["udeluk_kategori"],
-                udeluk_tilbud=d["udeluk_tilbud"], ved_kategori=tuple(d["ved_kategori"]),
-            )
-        )
-    offers = [
-        Offer(
-            **_common_back(d), navn=d["navn"], kategori=d["kategori"], spor=d["spor"], niveau=d["indgrebsniveau"],
-            lovgrundlag=tuple(_legal_back(x) for x in d["lovgrundlag"]), daekker_op_til=d["daekker_op_til_niveau"],
-            alder_fra=d["alder_fra"], alder_til=d["alder_til"],
-        )
-        for d in content["tilbud"]
-    ]
-    layers = tuple(LayerInfo(l["fil"], l["lag"], l["kommune"], l["beskrivelse"], l["princip"]) for l in content["lag"])
+        raise UnknownVersion(f"snapshot af regelsæt {str(snapshot['sha256'])[:12]} er ændret (indholdet har sha256 {actual[:12]})")
+    citations = {pid: LegalRef(r["lov"], r["paragraf"], r["stk"], r["nr"], r["kapitel"], pid, r["sikkerhed"])
+                 for pid, r in content["bestemmelser"].items()}
+    layers = tuple(LayerInfo("", "kommune", la["kommune"], "", la["princip"]) for la in map(json.loads, content["lag"]))
     til = snapshot.get("gyldig_til")
-    return RuleSetVersion(
+    kommune = next((la.kommune for la in layers if la.kommune), None)
+    placements = snapshot.get("placeringer") or {}
+    items = tuple(_items_back(content, placements))
+    layer_sha = kommune_layer_sha256(content["navn"], items, layers, citations)  # of the content as stored
+    if snapshot["format"] == 2:
+        items = tuple(_items_back(content, placements, legacy_order=True))
+    if snapshot.get("kommune_sha256") not in (None, layer_sha):
+        raise UnknownVersion(f"snapshot af regelsæt {str(snapshot['sha256'])[:12]} er ændret (kommunelagets sha256 passer ikke til indholdet)")
+    version = RuleSetVersion(
         navn=content["navn"], gyldig_fra=date.fromisoformat(snapshot["gyldig_fra"]),
         gyldig_til=date.fromisoformat(til) if til else None, afventer=snapshot["afventer"],
-        rules=tuple(rules), offers=tuple(offers), layers=layers, sha256=snapshot["sha256"],
+        items=items, layers=layers, citations=citations,
+        sha256=snapshot["sha256"], kommune=kommune, kommune_sha256=layer_sha,
     )
+    version.memo["snapshot"] = snapshot
+    return version
 
 
 # --------------------------------------------------------------------------- epochs
 
 
-def _boundaries(book: RuleBook, include_pending: bool) -> list[date]:
+def _boundaries(book: RuleBook, law: LawBook, include_pending: bool) -> list[date]:
     days: set[date] = set()
-    for item in (*book.rules, *book.offers):
+    cited: set[str] = set()
+    for item in book.items():
         if item.afventer and not include_pending:
             continue
         days.add(item.gyldig_fra)
         if item.gyldig_til is not None:
             days.add(item.gyldig_til + timedelta(days=1))
+        cited.update(item.citations())
+    first = min(days) if days else None
+    for pid in cited:
+        provision = law.get(pid)
+        if provision is not None:
+            days.update(d for d in provision.change_days() if first is not None and d > first)
     return sorted(days)
 
 
-def _make(book: RuleBook, start: date, end: Optional[date], pending: bool) -> RuleSetVersion:
-    rules = tuple(r for r in book.rules if r.in_force(start, include_pending=pending))
-    offers = tuple(o for o in book.offers if o.in_force(start, include_pending=pending))
-    content = canonical_content(book.navn, rules, offers, book.layers)
-    return RuleSetVersion(book.navn, start, end, pending, rules, offers, book.layers, sha256_of(content))
+def _make(book: RuleBook, law: LawBook, start: date, end: Optional[date], pending: bool) -> RuleSetVersion:
+    items = tuple(i for i in book.items() if i.in_force(start, include_pending=pending))
+    citations: dict[str, LegalRef] = {}
+    for item in items:
+        for pid in item.citations():
+            provision = law.get(pid)
+            ref = provision.at(start) if provision is not None else None
+            if ref is not None:
+                citations[pid] = ref
+    kommune = next((la.kommune for la in book.layers if la.kommune), None)
+    content = canonical_content(book.navn, items, book.layers, citations)
+    return RuleSetVersion(book.navn, start, end, pending, items, book.layers, citations, sha256_of(content), kommune,
+                          kommune_layer_sha256(book.navn, items, book.layers, citations))
 
 
-def versions_of(book: RuleBook) -> list[RuleSetVersion]:
-    """Every version of the book: one per stretch between in-force dates, then
-    one per pending (afventer) date, which is listed but never applied."""
-    days = _boundaries(book, include_pending=False)
+def versions_of(book: RuleBook, law: LawBook) -> list[RuleSetVersion]:
+    """Every version of the book: one per stretch between in-force dates (of blocks
+    and of the citations they use), then one per pending (afventer) date, which is
+    listed but never applied."""
+    days = _boundaries(book, law, include_pending=False)
     out = []
     for i, start in enumerate(days):
         end = days[i + 1] - timedelta(days=1) if i + 1 < len(days) else None
-        out.append(_make(book, start, end, pending=False))
-    pending_days = sorted({i.gyldig_fra for i in (*book.rules, *book.offers) if i.afventer})
+        out.append(_make(book, law, start, end, pending=False))
+    pending_days = sorted({i.gyldig_fra for i in book.items() if i.afventer})
     for start in pending_days:
-        out.append(_make(book, start, None, pending=True))
+        out.append(_make(book, law, start, None, pending=True))
     return out
 
 
-def first_covered_date(book: RuleBook) -> date:
-    return _boundaries(book, include_pending=False)[0]
+def first_covered_date(book: RuleBook, law: LawBook) -> date:
+    return _boundaries(book, law, include_pending=False)[0]
 
 
-def in_force_dates(book: RuleBook) -> list[date]:
+def in_force_dates(book: RuleBook, law: LawBook) -> list[date]:
     """Every date on which the rules in force change (for golden-case coverage)."""
-    return _boundaries(book, include_pending=False)
+    return _boundaries(book, law, include_pending=False)
 
 
 # --------------------------------------------------------------------------- snapshot stores
@@ -278,8 +376,6 @@ class SnapshotStore(Protocol):
     def put(self, snapshot: dict[str, Any]) -> None: ...
 
     def get(self, sha256: str) -> Optional[dict[str, Any]]: ...
-
-    def all_sha256(self) -> list[str]: ...
 
 
 class MemorySnapshotStore:
@@ -291,9 +387,6 @@ class MemorySnapshotStore:
 
     def get(self, sha256: str) -> Optional[dict[str, Any]]:
         return self._data.get(sha256)
-
-    def all_sha256(self) -> list[str]:
-        return sorted(self._data)
 
 
 class FileSnapshotStore:
@@ -313,14 +406,10 @@ class FileSnapshotStore:
         os.replace(tmp, target)
 
     def get(self, sha256: str) -> Optional[dict[str, Any]]:
-        if not all(c in "0123456789abcdef" for c in sha256) or len(sha256) != 64:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
             return None
         target = self.directory / f"{sha256}.json"
         if not target.exists():
             return None
-        return json.loads(target.read_text(encoding="utf-8"))
-
-    def all_sha256(self) -> list[str]:
-        if not self.directory.exists():
-            return []
-        return sorted(p.stem for p in self.directory.glob("*.json"))
+        data: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
+        return data
