@@ -1,21 +1,27 @@
-"""Load test: N concurrent clients, M requests, against `visitator serve --workers 2`.
+"""Load test: N concurrent clients, M requests, against `visitator serve --workers 2`, with the
+tokens of several municipalities in parallel on one database.
 
     python bench/load.py [--clients 32] [--requests 2000] [--workers 2] [--backend sqlite,postgresql] [--pg-url URL]
+                         [--kommune herning,silkeborg,slagelse,thisted]
 
-For each backend it starts `visitator serve --workers W` on a free loopback
-port with a fresh database (SQLite in a temporary directory; PostgreSQL in a
-fresh database at --pg-url's server, or in a throwaway cluster started with
-Debian's initdb/pg_ctl when --pg-url is not given), sends M POST
-/v1/vurderinger from N keep-alive clients, and prints decisions/s and
-p50/p95/p99 latency. Afterwards it checks that every 201 has exactly one
-record in the log, byte for byte, that the log holds nothing else, and that
-`visitator log verify` passes. Exit 1 if any check fails.
+For each backend it creates one visitator token per municipality in --kommune
+(default: the four shipped municipalities), starts one `visitator serve
+--workers W --kommune ...` serving all of them on a free loopback port with a
+fresh database (SQLite in a temporary directory; PostgreSQL in a fresh database
+at --pg-url's server, or in the tests' throwaway cluster (tests/support/pg.py,
+fsync on) when --pg-url is not given), and sends M POST /v1/vurderinger from N
+keep-alive clients, the clients spread evenly over the municipalities' tokens.
+It prints decisions/s and p50/p95/p99 latency, and per municipality how many
+decisions it made. Afterwards it checks that every 201 has exactly one record
+in the log, byte for byte, stored under the token's municipality and naming
+that municipality's layer, that the log holds nothing else, and that
+`visitator log verify --kommune K` finds each municipality's chain intact.
+Exit 1 if any check fails.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import glob
 import json
 import os
 import shutil
@@ -32,6 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rawclient import RawConnection  # noqa: E402
+
 
 def _bench_service():  # bench/service.py, loaded by path so it never shadows the `service` package
     import importlib.util
@@ -52,27 +59,16 @@ def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True, env=env, cwd=REPO)
 
 
-def throwaway_cluster(tmp: Path) -> tuple[str, callable]:
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)
-    if not bins:
-        raise SystemExit("PostgreSQL is not installed (apt-get install -y postgresql) and no --pg-url given")
-    bindir = Path(bins[0]).parent
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    base = Path(tempfile.mkdtemp(prefix="visitator-load-pg-"))  # its own 0700 directory, owned by postgres
-    if os.geteuid() == 0:
-        shutil.chown(base, "postgres", "postgres")
-    port = free_port()
-    subprocess.run([*as_pg, str(bindir / "initdb"), "-D", str(base / "data"), "-U", "postgres", "-A", "trust", "--no-sync"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "log"), "-w", "-o",
-                    f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c max_connections=200", "start"],
-                   check=True, capture_output=True)
+def throwaway_cluster() -> str:
+    """The tests' throwaway cluster (tests/support/pg.py), with fsync on as in production; stopped at exit."""
+    sys.path.append(str(REPO / "tests"))
+    from support.pg import Missing, admin_url, cluster
 
-    def stop() -> None:
-        subprocess.run([*as_pg, str(bindir / "pg_ctl"), "-D", str(base / "data"), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
-
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop
+    try:
+        cluster(fsync=True)
+    except Missing as error:
+        raise SystemExit(f"{error}; or give --pg-url") from None
+    return admin_url()
 
 
 def fresh_pg_database(server_url: str) -> str:
@@ -85,82 +81,116 @@ def fresh_pg_database(server_url: str) -> str:
     return parts._replace(path="/" + name).geturl()
 
 
-async def drive(port: int, token: str, total: int, clients: int) -> tuple[float, list[float], list[tuple[int, bytes]]]:
+async def drive(port: int, tokens: dict[str, str], total: int, clients: int) -> tuple[float, list[float], list[tuple[str, int, bytes]]]:
+    """`clients` connections, spread round-robin over the municipalities' tokens; (seconds, latencies, (kommune, status, body))."""
     bodies = [json.dumps(screening(i)).encode() for i in range(total)]
     latencies: list[float] = []
-    results: list[tuple[int, bytes]] = []
+    results: list[tuple[str, int, bytes]] = []
     counter = iter(range(total))
-    conns = [await RawConnection(port, token).open() for _ in range(clients)]
+    kommuner = list(tokens)
+    owners = [kommuner[c % len(kommuner)] for c in range(max(clients, len(kommuner)))]
+    conns = [(k, await RawConnection(port, tokens[k]).open()) for k in owners]
 
-    async def worker(conn: RawConnection) -> None:
+    async def worker(kommune: str, conn: RawConnection) -> None:
         for i in counter:
             t0 = time.perf_counter()
             status, body = await conn.post("/v1/vurderinger", bodies[i])
             latencies.append(time.perf_counter() - t0)
-            results.append((status, body))
+            results.append((kommune, status, body))
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker(c) for c in conns))
+    await asyncio.gather(*(worker(k, c) for k, c in conns))
     elapsed = time.perf_counter() - started
-    for c in conns:
+    for _, c in conns:
         await c.close()
     return elapsed, latencies, results
 
 
-def stored_log(db: str) -> list[tuple[str, str]]:
+def stored_log(db: str) -> list[tuple[str, str, str]]:
+    """(id, kommune, svar) of every decision in the log."""
     if db.startswith("sqlite:///"):
         conn = sqlite3.connect(db[len("sqlite:///"):])
-        rows = conn.execute("SELECT id, svar FROM vurderinger").fetchall()
+        rows = conn.execute("SELECT id, kommune, svar FROM vurderinger").fetchall()
         conn.close()
         return rows
     import psycopg
 
     with psycopg.connect(db) as conn:
-        return conn.execute("SELECT id, svar FROM vurderinger").fetchall()
+        return conn.execute("SELECT id, kommune, svar FROM vurderinger").fetchall()
+
+
+def start_server(backend: str, db: str, env: dict, args: argparse.Namespace, tmp: Path) -> tuple[subprocess.Popen, int, object]:
+    port = free_port()
+    log = open(tmp / f"server-{backend}.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--db", db, "--kommune", args.kommune,
+                             "--workers", str(args.workers), "--log-level", "warning"],
+                            stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=REPO)
+    deadline = time.time() + 90
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc, port, log
+        except httpx.HTTPError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            proc.terminate()
+            log.close()
+            raise RuntimeError(f"{backend}: the server did not start (see {tmp / f'server-{backend}.log'})")
+        time.sleep(0.2)
+
+
+def check_log(db: str, env: dict, kommuner: list[str], results: list[tuple[str, int, bytes]], warmup: int) -> tuple[bool, list[str]]:
+    """Every 201 logged exactly once, byte for byte, under its token's municipality; each chain intact."""
+    answered = {json.loads(body)["id"]: (kommune, body.decode()) for kommune, status, body in results if status == 201}
+    rows = stored_log(db)
+    counts: dict[str, int] = {}
+    for id_, _, _ in rows:
+        counts[id_] = counts.get(id_, 0) + 1
+    stored = {id_: (kommune, svar) for id_, kommune, svar in rows}
+    wrong = [i for i, (kommune, body) in answered.items() if counts.get(i) != 1 or stored.get(i) != (kommune, body)]
+    layer_named = all(json.loads(body)["regelsaet"].get("kommune") for _, body in answered.values())
+    extra = len(rows) - len(answered) - warmup
+    lines = [f"every 201 logged exactly once under its token's municipality: {'yes' if not wrong else f'NO ({len(wrong)} missing/altered)'}; "
+             f"every answer names its municipality's layer: {'yes' if layer_named else 'NO'}; records not answered 201: {extra}"]
+    ok = not wrong and layer_named and extra == 0
+    for kommune in kommuner:
+        verdict = cli("log", "verify", "--db", db, "--kommune", kommune, env=env)
+        lines.append(f"{kommune}: " + (verdict.stdout or verdict.stderr).strip().replace("\n", " | "))
+        ok = ok and verdict.returncode == 0
+    return ok, lines
 
 
 def run_backend(backend: str, db: str, env: dict, args: argparse.Namespace, tmp: Path) -> bool:
-    token = cli("token", "create", "--role", "visitator", "--db", db, env=env).stdout.strip()
-    port = free_port()
-    log = open(tmp / f"server-{backend}.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--db", db,
-                             "--workers", str(args.workers), "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=REPO)
+    kommuner = [k for k in args.kommune.split(",") if k]
+    tokens = {}
+    for kommune in kommuner:
+        created = cli("token", "create", "--role", "visitator", "--kommune", kommune, "--db", db, env=env)
+        if created.returncode != 0:
+            print(f"{backend}: no token for {kommune}: {created.stderr.strip()}", file=sys.stderr)
+            return False
+        tokens[kommune] = created.stdout.strip()
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                print(f"{backend}: the server did not start", file=sys.stderr)
-                return False
-            time.sleep(0.2)
-        asyncio.run(drive(port, token, 40, 4))  # warm-up (both workers)
-        elapsed, lat, results = asyncio.run(drive(port, token, args.requests, args.clients))
+        proc, port, log = start_server(backend, db, env, args, tmp)
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return False
+    warmup = 10 * len(kommuner)
+    try:
+        asyncio.run(drive(port, tokens, warmup, 2 * len(kommuner)))  # warm-up (both workers, every municipality)
+        elapsed, lat, results = asyncio.run(drive(port, tokens, args.requests, args.clients))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        log.close()
-    created = [json.loads(body)["id"] for status, body in results if status == 201]
-    bodies = {json.loads(body)["id"]: body.decode() for status, body in results if status == 201}
-    non201 = len(results) - len(created)
+        log.close()  # type: ignore[attr-defined]
+    non201 = sum(1 for _, status, _ in results if status != 201)
     print(f"{backend:>10} {args.clients:>7} {args.requests:>8} {args.requests / elapsed:>11.0f} "
           f"{percentile(lat, 0.50) * 1000:>7.1f} {percentile(lat, 0.95) * 1000:>7.1f} {percentile(lat, 0.99) * 1000:>7.1f} {non201:>7}")
-    rows = stored_log(db)
-    counts: dict[str, int] = {}
-    for id_, _ in rows:
-        counts[id_] = counts.get(id_, 0) + 1
-    stored = dict(rows)
-    ok = non201 == 0
-    missing = [i for i in created if counts.get(i) != 1 or stored.get(i) != bodies[i]]
-    extra = len(rows) - len(created) - 40  # minus the warm-up
-    verdict = cli("log", "verify", "--db", db, env=env)
-    print(f"{'':>10} every 201 logged exactly once: {'yes' if not missing else f'NO ({len(missing)} missing/altered)'}; "
-          f"records not answered 201: {extra}; {(verdict.stdout or verdict.stderr).strip()}")
-    return ok and not missing and extra == 0 and verdict.returncode == 0
+    per = {k: sum(1 for kk, status, _ in results if kk == k and status == 201) for k in kommuner}
+    print(f"{'':>10} decisions per municipality: " + ", ".join(f"{k} {n}" for k, n in per.items()))
+    ok, lines = check_log(db, env, kommuner, results, warmup)
+    for line in lines:
+        print(f"{'':>10} {line}")
+    return ok and non201 == 0
 
 
 def main() -> int:
@@ -170,10 +200,15 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--backend", default="sqlite,postgresql")
     parser.add_argument("--pg-url", default=None, help="a PostgreSQL server to create a fresh database on")
+    parser.add_argument("--kommune", default="herning,silkeborg,slagelse,thisted",
+                        help="the municipalities served, comma-separated: one token each, the clients spread over them")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="visitator-load-"))
-    env = dict(os.environ, VISITATOR_DATA=str(tmp), VISITATOR_HMAC_KEY=os.environ.get("VISITATOR_HMAC_KEY", "l" * 64))
-    stop = None
+    # Only what this run sets (no VISITATOR_DB/VISITATOR_RULES from the caller's shell). PostgreSQL has no file to keep
+    # the two keys beside, so they come from the environment (the caller's, or fixed ones for the run).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISITATOR_")}
+    env.update(VISITATOR_DATA=str(tmp), VISITATOR_HMAC_KEY=os.environ.get("VISITATOR_HMAC_KEY", "h" * 64),
+               VISITATOR_LOG_KEY=os.environ.get("VISITATOR_LOG_KEY", "l" * 64))
     ok = True
     print(f"{os.cpu_count()} CPUs; visitator serve --workers {args.workers}")
     print(f"{'backend':>10} {'clients':>7} {'requests':>8} {'decisions/s':>11} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'non-201':>7}")
@@ -182,14 +217,9 @@ def main() -> int:
             if backend == "sqlite":
                 db = f"sqlite:///{tmp / 'load.db'}"
             else:
-                server = args.pg_url
-                if server is None:
-                    server, stop = throwaway_cluster(tmp)
-                db = fresh_pg_database(server)
+                db = fresh_pg_database(args.pg_url or throwaway_cluster())
             ok = run_backend(backend, db, env, args, tmp) and ok
     finally:
-        if stop is not None:
-            stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 

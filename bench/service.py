@@ -1,10 +1,11 @@
 """Benchmark `visitator serve` on loopback with the decision log on.
 
-    python bench/service.py [--requests 1000] [--concurrency 1,8,64] [--url URL --token TOKEN]
+    python bench/service.py [--requests 1000] [--concurrency 1,8,64] [--workers 1] [--url URL --token TOKEN]
 
-Without --url it starts `visitator serve` on a free loopback port with a
-fresh SQLite database in a temporary directory, creates a visitator token,
-and stops the server afterwards. For each concurrency level it sends POST
+Without --url it starts `visitator serve --workers 1` (one process, one
+engine: the figure per process) on a free loopback port with a fresh SQLite
+database in a temporary directory, creates a visitator token for
+eksempelkommune, and stops the server afterwards. For each concurrency level it sends POST
 /v1/vurderinger (varied screenings) from that many concurrent clients over
 keep-alive connections and prints decisions/s and p50/p99 latency; every
 answer must be 201. Finally it checks the hash chain of the log.
@@ -94,27 +95,32 @@ def main() -> int:
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--url", default=None, help="an already running service (else one is started)")
     parser.add_argument("--token", default=None, help="visitator token for --url")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes of the started server (default 1)")
+    parser.add_argument("--kommune", default="eksempelkommune", help="the municipality of the started server's token")
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
 
     proc = None
     tmp = tempfile.TemporaryDirectory(prefix="visitator-bench-")
-    env = dict(os.environ, VISITATOR_DATA=tmp.name)
+    # Only what this run sets: no VISITATOR_DB/VISITATOR_RULES etc. from the caller's shell.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VISITATOR_")}
+    env["VISITATOR_DATA"] = tmp.name
     db = f"sqlite:///{Path(tmp.name) / 'bench.db'}"
     try:
         if args.url:
             url, token = args.url, args.token
         else:
-            token = cli("token", "create", "--role", "visitator", "--db", db, env=env)
+            token = cli("token", "create", "--role", "visitator", "--kommune", args.kommune, "--db", db, env=env)
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             log = open(Path(tmp.name) / "server.log", "wb")
-            proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--db", db, "--log-level", "warning"],
+            proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--db", db, "--kommune", args.kommune,
+                                     "--workers", str(args.workers), "--log-level", "warning"],
                                     stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=REPO)
             deadline = time.time() + 60
             while True:
                 try:
-                    if httpx.get(url + "/v1/sundhed", timeout=1).status_code == 200:
+                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
@@ -122,7 +128,8 @@ def main() -> int:
                     print("the server did not start", file=sys.stderr)
                     return 2
                 time.sleep(0.1)
-        print(f"visitator serve on {url}, decision log on (SQLite WAL, synchronous=FULL); "
+        workers = "" if args.url else f" --workers {args.workers}"
+        print(f"visitator serve{workers} on {url}, decision log on (SQLite WAL, synchronous=FULL); "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {args.requests} requests per level")
         print(f"{'clients':>8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-201':>8}")
         asyncio.run(run_level(url, token, 50, 4))  # warm-up
@@ -134,8 +141,8 @@ def main() -> int:
             print(f"{level:>8} {args.requests / elapsed:>12.0f} {statistics.median(latencies) * 1000:>8.1f} "
                   f"{percentile(latencies, 0.99) * 1000:>8.1f} {bad:>8}")
         if not args.url:
-            verdict = subprocess.run([sys.executable, "-m", "service.cli", "log", "verify", "--db", db], capture_output=True,
-                                     text=True, env=env, cwd=REPO)
+            verdict = subprocess.run([sys.executable, "-m", "service.cli", "log", "verify", "--db", db, "--kommune", args.kommune],
+                                     capture_output=True, text=True, env=env, cwd=REPO)
             print((verdict.stdout or verdict.stderr).strip())
             failed += verdict.returncode
         return 1 if failed else 0
