@@ -1,70 +1,71 @@
-"""Bearer tokens with one role each; only the token's sha256 is stored."""
+"""Who is asking: bearer tokens for the API, as FastAPI dependencies.
+
+A token has one role and belongs to one municipality; only its sha256 is
+stored. Every request looks the token up in the database (no cache), so a
+revoked token stops working at once in every process. `require(...)` gives
+the route an `Actor` or answers 401/403 as a problem document.
+"""
 from __future__ import annotations
 
-import secrets
-import time
-from typing import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Optional
 
 from fastapi import Request
 
 from service.problems import ProblemException
-from service.storage import ROLES, Storage, token_hash
 
-ALL_ROLES = ROLES
-
-
-def new_token() -> str:
-    return "vst_" + secrets.token_urlsafe(32)
+VISITATOR, REVISOR, REDAKTOER = "visitator", "revisor", "redaktoer"
+ROLES = (VISITATOR, REVISOR, REDAKTOER)
+ROLE_TEXT = {VISITATOR: "visitator", REVISOR: "revisor", REDAKTOER: "redaktør"}
 
 
-def create_token(storage: Storage, role: str, navn: str | None = None) -> str:
-    token = new_token()
-    storage.add_token(token_hash(token), role, navn)
-    return token
+@dataclass(frozen=True)
+class Actor:
+    """The caller: a pseudonymous token id, its role and its municipality (never the token)."""
+
+    token_id: str
+    rolle: str
+    kommune: str
+    session_id: Optional[str] = None
 
 
-#: Known tokens are re-read from the database after CACHE_SECONDS.
-CACHE_SECONDS = 30.0
+def _bearer(request: Request) -> Optional[str]:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
-def role_of(storage: Storage, token: str) -> str | None:
-    digest = token_hash(token)
-    _cache: dict[str, tuple[str, float]] = storage.__dict__.setdefault("_token_cache", {})
-    hit = _cache.get(digest)
-    now = time.monotonic()
-    if hit is not None and hit[1] > now:
-        return hit[0]
-    role = storage.token_role(digest)
-    if role is not None:
-        if len(_cache) > 10_000:
-            _cache.clear()
-        _cache[digest] = (role, now + CACHE_SECONDS)
-    return role
+def actor_from_token(store: object, token: str) -> Optional[Actor]:
+    info = store.token_by_secret(token)  # type: ignore[attr-defined]
+    if info is None:
+        return None
+    return Actor(info.id, info.rolle, info.kommune)
 
 
-def require(*roles: str) -> Callable[[Request], Awaitable[str]]:
-    """A FastAPI dependency: the caller's role, or 401/403 as problem documents.
-
-    Async (runs on the event loop: one indexed SQLite lookup, then cached) so
-    that authentication never waits for a thread-pool slot."""
+def require(*roles: str) -> Callable[[Request], Awaitable[Actor]]:
+    """A FastAPI dependency: the caller, or 401/403 as problem documents."""
     allowed = frozenset(roles)
 
-    async def dependency(request: Request) -> str:
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+    async def dependency(request: Request) -> Actor:
+        token = _bearer(request)
+        if token is None:
             raise ProblemException(401, "Angiv en adgangsnøgle i headeren 'Authorization: Bearer <nøgle>'.",
                                    slug="ikke-logget-ind", headers={"WWW-Authenticate": "Bearer"})
-        role = role_of(request.app.state.storage, token)
-        if role is None:
-            raise ProblemException(401, "Adgangsnøglen er ukendt.", slug="ikke-logget-ind",
+        actor = actor_from_token(request.app.state.store, token)
+        if actor is None:
+            raise ProblemException(401, "Adgangsnøglen er ukendt eller tilbagekaldt.", slug="ikke-logget-ind",
                                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-        if role not in allowed:
-            raise ProblemException(403, f"Rollen '{role}' har ikke adgang; kræver {' eller '.join(sorted(allowed))}.",
+        served = request.app.state.settings.kommuner
+        if actor.kommune not in served:
+            raise ProblemException(403, f"Adgangsnøglen hører til kommunen '{actor.kommune}', som denne installation ikke betjener "
+                                        f"(den betjener {', '.join(served)}).", slug="kommune-ikke-betjent",
+                                   title="Kommunen betjenes ikke af denne installation")
+        if actor.rolle not in allowed:
+            raise ProblemException(403, f"Rollen '{actor.rolle}' har ikke adgang; kræver {' eller '.join(sorted(allowed))}.",
                                    slug="ingen-adgang")
-        request.state.role = role
-        return role
+        request.state.role = actor.rolle
+        request.state.actor = actor
+        return actor
 
     dependency.__name__ = "rolle_" + "_".join(sorted(allowed))
     return dependency

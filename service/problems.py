@@ -16,6 +16,7 @@ TITLES = {
     403: "Rollen giver ikke adgang",
     404: "Ikke fundet",
     405: "Metoden er ikke tilladt",
+    410: "Indholdet er slettet efter reglerne om opbevaring",
     413: "Forespørgslen er for stor",
     415: "Ikke-understøttet medietype",
     422: "Ugyldige oplysninger",

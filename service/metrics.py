@@ -1,4 +1,5 @@
-"""Operations: Prometheus metrics and the /healthz, /readyz, /metrics endpoints.
+"""Operations metrics (Prometheus): requests, latency, decisions, database outages,
+core disagreements, and the rule set in force.
 
 Each app has its own CollectorRegistry (tests build many apps in one process).
 With `--workers N` every worker process counts on its own and a scrape reaches
@@ -8,7 +9,6 @@ multiprocess mode.
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Optional
 
@@ -32,6 +32,8 @@ class Metrics:
                                  ["spor", "kategori"], **kwargs)
         self.storage_errors = Counter("visitator_storage_unavailable", "Requests answered 503 because the database did not answer",
                                       **kwargs)
+        self.core_disagreements = Counter("visitator_kerner_uenige", "Decisions refused because two inference cores disagreed",
+                                          ["version"], **kwargs)
         gauge_kwargs = dict(kwargs)
         if self.multiprocess:
             gauge_kwargs["multiprocess_mode"] = "max"
@@ -43,13 +45,10 @@ class Metrics:
         self.requests.labels(route, method, str(status)).inc()
         self.latency.labels(route, method).observe(seconds)
 
-    def observe_decision(self, svar: str) -> None:
-        try:
-            anbefalinger = json.loads(svar).get("anbefalinger", [])
-        except (ValueError, AttributeError):
-            return
-        for a in anbefalinger:
-            self.decisions.labels(a.get("spor", "?"), (a.get("tilbud") or {}).get("kategori", "?")).inc()
+    def observe_decision(self, anbefalinger: tuple[tuple[str, str, str], ...]) -> None:
+        """Count a logged decision by its (spor, kategori, tilbud) recommendations."""
+        for spor, kategori, _ in anbefalinger:
+            self.decisions.labels(spor, kategori).inc()
 
     def set_rule_set(self, navn: str, version: Optional[str], sha256: Optional[str]) -> None:
         labels = (navn, version or "", sha256 or "")
