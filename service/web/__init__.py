@@ -1,15 +1,28 @@
-"""Server-rendered Danish web pages for caseworkers, auditors and policy staff.
-
-Plain Jinja2 templates, no JavaScript, no build step. Sign-in exchanges a
-bearer token (pasted once) for a session cookie. The session is a signed
-cookie (HMAC-SHA256 with a key derived from the service's persistent HMAC key,
-so it survives restarts and works with several workers); it carries the role,
-the token's sha256 (re-checked against the database on every request, so a
-removed token ends the session), a per-session CSRF token and an expiry --
-never the bearer token itself. Every POST checks the CSRF token.
-"""
+"""Server-rendered Danish web pages (Jinja2, one stylesheet, no JavaScript): `router` holds every page,
+split by role into login, visitation, revision, regler, the rule editor (editor) and the rule pages (regelsider), on common, view, form and charts."""
 from __future__ import annotations
 
-from service.web.routes import make_router
+from fastapi import APIRouter
+from starlette.responses import Response
 
-__all__ = ["make_router"]
+from service.web import editor, login, regelsider, regler, revision, visitation
+from service.web.common import HERE
+
+router = APIRouter(include_in_schema=False)
+STYLESHEETS = ("web.css", "brev.css", "indsigt.css", "editor.css")
+
+
+@router.get("/static/{name}")
+def stylesheet(name: str) -> Response:
+    """The stylesheets (public, cacheable; nothing else is served from static/)."""
+    if name not in STYLESHEETS:
+        return Response("Ikke fundet", status_code=404, media_type="text/plain; charset=utf-8")
+    return Response((HERE / "static" / name).read_bytes(), media_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+# The editor and the rule pages before regler: its /regler/{sha256} would otherwise take /regler/soeg.
+for module in (login, visitation, revision, editor, regelsider, regler):
+    router.include_router(module.router)
+
+__all__ = ["router"]

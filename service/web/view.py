@@ -1,256 +1,324 @@
-"""What the templates show: the screening form's state and a decision made readable."""
+"""What the pages show, built from the typed Decision and the log's records with engine.wording:
+never parsing Danish text back, and a deadline's track is its rule's track. Codes, ids and
+file positions are kept apart as `Detail` values, shown only under "Detaljer"."""
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Optional
+from typing import Any, Iterable, Mapping, Optional
 
+from engine.decision import ConditionResult, Deadline, Decision, OfferVerdict, RuleRef, TrackDecision, Verdict
+from engine.explain import narrative, situation
 from engine.fields import FIELDS
-from engine.model import LOV_NAVN, LegalRef
-from engine.wording import condition_text, dansk_dato
+from engine.law import LawBook
+from engine.wording import (
+    KATEGORI_NAVN,
+    LAG_NAVN,
+    SPOR_NAVN,
+    condition_text,
+    count,
+    dansk_dato,
+    dansk_tid,
+    fact_text,
+    need_text,
+    note_text,
+    value_text,
+    verdict_text,
+)
+from service.api.common import offer_names as _offer_names
+from service.api.journal import special_circumstances
 
-SPOR_TEKST = {"behandling": "Behandling", "medicinsk": "Lægelig behandling", "bolig": "Bolig", "koordinering": "Koordinering"}
-
-CHOICES: dict[str, list[tuple[str, str]]] = {
-    "stof": [("alkohol", "Alkohol"), ("cannabis", "Cannabis"), ("opioider", "Opioider (fx heroin, metadon)"),
-             ("centralstimulerende", "Centralstimulerende stoffer (fx kokain, amfetamin)"),
-             ("benzodiazepiner", "Benzodiazepiner"), ("andet", "Andet rusmiddel")],
-    "grad": [("risikabelt", "Risikabelt brug"), ("skadeligt", "Skadeligt brug (ICD-10 F1x.1)"),
-             ("afhaengighed", "Afhængighed (ICD-10 F1x.2)")],
-    "boligsituation": [("egen_bolig", "Egen bolig"), ("hos_andre", "Bor midlertidigt hos andre"),
-                       ("midlertidig", "Midlertidig bolig"), ("forsorgshjem", "Forsorgshjem eller herberg"),
-                       ("gade", "Lever på gaden"), ("udskrives", "Udskrives uden bolig (fx fra hospital eller fængsel)")],
-    "koen": [("kvinde", "Kvinde"), ("mand", "Mand"), ("ukendt", "Ukendt")],
-}
-
-# Each fieldset: (legend, [(field, kind, label, hint)]); kind: text, int, date, select, flag.
-_F = FIELDS
-
-
-def _flag(name: str) -> tuple[str, str, str, str]:
-    return (name, "flag", _F[name].beskrivelse, "")
+UDFALD_TEKST = {"fulgt": "Anbefalingen er fulgt", "afveget": "Der er afveget fra anbefalingen",
+                "afvist_af_borger": "Borgeren har afvist tilbuddet"}
+UDFALD_KORT = {"fulgt": "fulgt", "afveget": "afveget", "afvist_af_borger": "afvist af borgeren"}
 
 
-GROUPS: list[tuple[str, str, list[tuple[str, str, str, str]]]] = [
-    ("borger", "Borger", [
-        ("borger_reference", "text", "Sagsreference (valgfri)", "Aldrig et CPR-nummer."),
-        ("alder", "int", "Alder i hele år", "Et helt tal fra 0 til 120."),
-        ("koen", "select", "Køn (valgfrit)", "Bruges kun til Sundhedsstyrelsens genstandsgrænser."),
-        _flag("gravid"), _flag("hjemmeboende_boern"), _flag("foraeldresamtykke"),
-    ]),
-    ("rusmidler", "Rusmidler", [
-        ("genstande_om_ugen", "int", "Genstande alkohol om ugen (valgfrit)", "Et helt tal fra 0 til 1000."),
-        ("genstande_paa_en_dag", "int", "Højeste antal genstande på én dag (valgfrit)", "Et helt tal fra 0 til 200."),
-        _flag("abstinensrisiko"), _flag("tidligere_forloeb_uden_effekt"),
-    ]),
-    ("psykiatri", "Psykiatri", [
-        ("dobbeltdiagnose", "flag", "Psykisk lidelse (eller mistanke herom) samtidig med rusmiddelproblemet (dobbeltdiagnose)", ""),
-        _flag("ustabil"), _flag("behov_for_skaerming"),
-    ]),
-    ("bolig", "Bolig", [
-        ("boligsituation", "select", "Boligsituation", ""),
-        _flag("akut_behov"), _flag("stoettebehov_i_bolig"), _flag("varig_nedsat_funktionsevne"),
-    ]),
-    ("saerlige", "Særlige forhold", [
-        _flag("oensker_anonymitet"), _flag("frit_valg"), _flag("andre_sociale_problemer"),
-    ]),
-    ("datoer", "Datoer", [
-        ("henvendelsesdato", "date", "Henvendelsesdato", "Dagen borgeren henvendte sig (ÅÅÅÅ-MM-DD). Fristerne regnes herfra."),
-        ("vurderingsdato", "date", "Vurderingsdato (valgfri)", "Standard er i dag. Vælger det regelsæt, der gælder på datoen."),
-    ]),
-]
+@dataclass(frozen=True)
+class Detail:
+    """A technical fact for auditors: a label and a code-like value (shown under 'Detaljer')."""
 
-FIELD_KIND = {name: kind for _, _, fields in GROUPS for name, kind, _, _ in fields}
-_ROW_PROBLEM = re.compile(r"^rusmidler\[(\d+)\](?:\.(stof|grad))?$")
+    label: str
+    value: str
 
 
-@dataclass
-class FormState:
-    """Everything the user typed, exactly as typed, plus the problems found."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    flags: set[str] = field(default_factory=set)
-    rows: list[tuple[str, str]] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)  # input id -> message
-    other_problems: list[str] = field(default_factory=list)
-    focus: Optional[str] = None
-
-    @classmethod
-    def empty(cls, today: date) -> "FormState":
-        return cls(values={"henvendelsesdato": today.isoformat()}, rows=[("", "")])
-
-    @classmethod
-    def from_form(cls, form: Any) -> "FormState":
-        state = cls()
-        for name, kind in FIELD_KIND.items():
-            if kind == "flag":
-                if form.get(name):
-                    state.flags.add(name)
-            else:
-                state.values[name] = str(form.get(name, ""))[:500]
-        try:
-            count = min(20, max(0, int(form.get("antal_rusmidler", "0"))))
-        except ValueError:
-            count = 0
-        state.rows = [(str(form.get(f"rusmidler-{i}-stof", "")), str(form.get(f"rusmidler-{i}-grad", ""))) for i in range(count)]
-        return state
-
-    def body(self) -> tuple[dict[str, Any], list[int]]:
-        """The API request body, and for each sent substance the row it came from."""
-        body: dict[str, Any] = {}
-        for name, kind in FIELD_KIND.items():
-            if kind == "flag":
-                body[name] = name in self.flags
-                continue
-            raw = self.values.get(name, "").strip()
-            if not raw:
-                continue
-            if kind == "int":
-                body[name] = int(raw) if re.fullmatch(r"-?\d{1,9}", raw) else raw
-            else:
-                body[name] = raw
-        rusmidler, index_map = [], []
-        for i, (stof, grad) in enumerate(self.rows):
-            if not stof and not grad:
-                continue
-            entry = {}
-            if stof:
-                entry["stof"] = stof
-            if grad:
-                entry["grad"] = grad
-            rusmidler.append(entry)
-            index_map.append(i)
-        body["rusmidler"] = rusmidler
-        return body, index_map
-
-    def set_problems(self, problems: list[tuple[str, str]], index_map: list[int]) -> None:
-        for felt, besked in problems:
-            match = _ROW_PROBLEM.match(felt)
-            if match:
-                sent = int(match.group(1))
-                row = index_map[sent] if sent < len(index_map) else sent
-                key = f"rusmidler-{row}-{match.group(2)}" if match.group(2) else f"rusmidler-{row}-stof"
-            elif felt in FIELD_KIND or felt == "rusmidler":
-                key = felt
-            else:
-                self.other_problems.append(f"{felt}: {besked}" if felt else besked)
-                continue
-            self.problems.setdefault(key, besked)
-        if self.problems:
-            self.focus = None
-
-    def error_list(self) -> list[tuple[str, str, str]]:
-        """(input id, label, message) for the summary at the top of the form."""
-        labels = {name: label for _, _, fields in GROUPS for name, _, label, _ in fields}
-        out = []
-        for key, message in self.problems.items():
-            if key.startswith("rusmidler-"):
-                _, row, part = key.split("-")
-                label = f"Rusmiddel {int(row) + 1}, {'rusmiddel' if part == 'stof' else 'grad'}"
-            elif key == "rusmidler":
-                label, key = "Rusmidler", "rusmidler-tilfoej"
-            else:
-                label = labels.get(key, key)
-            out.append((key, label, message))
-        return out
+@dataclass(frozen=True)
+class ConditionView:
+    text: str  # plain Danish
+    technical: str  # with the field id, for auditors
+    opfyldt: bool
 
 
-# --------------------------------------------------------------------------- decisions
+@dataclass(frozen=True)
+class RuleView:
+    beskrivelse: str
+    kilde: str  # the legal source written out
+    lag: str
+    conditions: tuple[ConditionView, ...]
+    details: tuple[Detail, ...]
+    anvendt: bool = True
+    ikke_anvendt: str = ""
 
 
-def dansk_dato_text(value: Any) -> str:
+@dataclass(frozen=True)
+class OfferView:
+    navn: str
+    grund: str
+    details: tuple[Detail, ...]
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    dato: str
+    beskrivelse: str
+    lovgrundlag: str
+    regnet_fra: str
+
+
+@dataclass(frozen=True)
+class TrackView:
+    spor: str
+    navn: str
+    tilbud: Optional[str]
+    kategori: str
+    lovgrundlag: tuple[str, ...]
+    frister: tuple[DeadlineView, ...]
+    behov: str
+    begrundelse: str
+    rettigheder: tuple[str, ...]
+    fravalgt: tuple[OfferView, ...]
+    regler: tuple[RuleView, ...]
+    ingen_tilbud: str
+    details: tuple[Detail, ...]
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """One decision as the result page, the auditor's page and the print show it."""
+
+    id: str
+    oprettet: str
+    regelsaet: str
+    situation: str
+    saerlige_forhold: tuple[str, ...]
+    tracks: tuple[TrackView, ...]
+    forudsaetninger: tuple[str, ...]
+    andre_frister: tuple[DeadlineView, ...]
+    advarsler: tuple[str, ...]
+    oplysninger: tuple[str, ...]
+    lovgrundlag: tuple[str, ...]
+    fortaelling: tuple[str, ...]
+    alle_regler: tuple[RuleView, ...]
+    alle_fravalgt: tuple[tuple[str, OfferView], ...]
+    fakta: tuple[Detail, ...]
+    details: tuple[Detail, ...]
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def legal_source(ref: RuleRef, day: date, law: Optional[LawBook]) -> str:
+    """A rule's source written out: the provision as cited on `day`, else the document."""
+    provision = law.get(ref.kilde.bestemmelse) if (law and ref.kilde.bestemmelse) else None
+    cited = provision.at(day) if provision else None
+    if cited is not None:
+        return cited.danish() + (f" ({provision.titel})" if provision else "")
+    return ref.kilde.dokument or "faglig retningslinje"
+
+
+def condition_view(c: ConditionResult) -> ConditionView:
+    return ConditionView(condition_text(c), condition_text(c, technical=True), c.opfyldt)
+
+
+def rule_view(a: Any, day: date, law: Optional[LawBook]) -> RuleView:
+    """A RuleApplication for the trace (the conditions of its own block, then its provision's scope)."""
+    from engine.wording import not_applied_text
+
+    r = a.rule
+    details = (Detail("Regel", r.id), Detail("Placering", str(r.position)), Detail("Lag", r.lag))
+    return RuleView(r.beskrivelse, legal_source(r, day, law), LAG_NAVN.get(r.lag, r.lag),
+                    tuple(condition_view(c) for c in a.conditions), details, a.applied, not_applied_text(a) or "")
+
+
+def offer_view(v: OfferVerdict) -> OfferView:
+    o = v.offer
+    details = (Detail("Tilbud", o.id), Detail("Kategori", o.kategori), Detail("Indgrebsniveau", str(o.niveau)),
+               Detail("Placering", str(o.position)), Detail("Vurdering", v.verdikt.value),
+               Detail("Grund med feltnavne", verdict_text(v, technical=True)))
+    return OfferView(o.navn, verdict_text(v), details)
+
+
+def deadline_view(d: Deadline) -> DeadlineView:
+    return DeadlineView(dansk_dato(d.dato), d.beskrivelse.rstrip("."), d.citation.danish(), dansk_dato(d.regnet_fra))
+
+
+def _less_intrusive(t: TrackDecision) -> tuple[OfferView, ...]:
+    """The offers below the chosen one and why they do not suffice (the caseworker's 'why not less?')."""
+    out = []
+    for v in t.verdicts:
+        if v.verdikt is Verdict.VALGT:
+            break
+        if v.verdikt is not Verdict.IKKE_NOEDVENDIGT:
+            out.append(offer_view(v))
+    return tuple(out)
+
+
+def track_view(d: Decision, t: TrackDecision, law: Optional[LawBook]) -> TrackView:
+    chosen = t.chosen
+    reasons = need_text(t.need, t.need_set_by)
+    if chosen is not None:
+        reasons += f" '{chosen.navn}' er det mindst indgribende egnede tilbud, der dækker behovet."
+    ingen = ""
+    if chosen is None:
+        ingen = ("Ingen egnet alternativ; faglig vurdering." if t.no_alternative is not None
+                 else f"Intet tilbud opfylder behovsniveau {t.need}; sagen kræver en individuel faglig vurdering.")
+    details = [Detail("Spor", t.spor), Detail("Behovsniveau", str(t.need)),
+               Detail("Behov fastsat af", ", ".join(r.id for r in t.need_set_by) or "–")]
+    if chosen is not None:
+        details += [Detail("Tilbud", chosen.id), Detail("Kategori", chosen.kategori), Detail("Placering", str(chosen.position))]
+    rules = tuple(rule_view(a, d.vurderingsdato, law) for a in d.rules if a.applied and a.rule.spor == t.spor)
+    return TrackView(
+        t.spor, SPOR_NAVN.get(t.spor, t.spor), chosen.navn if chosen else None,
+        f"{KATEGORI_NAVN.get(chosen.kategori, chosen.kategori)}, indgrebsniveau {chosen.niveau}" if chosen else "",
+        tuple(r.danish() for r in t.lovgrundlag),
+        tuple(deadline_view(x) for x in d.deadlines if x.rule.spor == t.spor),
+        f"Behovsniveau {t.need}", reasons,
+        tuple(f"{r.indhold.rstrip('.')} ({r.citation.danish()})" + ("" if r.opfyldt else " – kan ikke opfyldes med anbefalingen")
+              for r in t.rights),
+        _less_intrusive(t), rules, ingen, tuple(details))
+
+
+def facts(fact: Mapping[str, Any]) -> tuple[Detail, ...]:
+    """Every fact the rules saw: label, value name and the field id (for auditors)."""
+    return tuple(Detail(f"{FIELDS[k].label} ({k})" if k in FIELDS else k, value_text(v, k)) for k, v in fact.items())
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+def decision_view(d: Decision, id: str, oprettet: Optional[str], law: Optional[LawBook] = None) -> DecisionView:
+    v = d.version
+    present = {t.spor for t in d.tracks}
+    rules = tuple(rule_view(a, d.vurderingsdato, law) for a in d.rules)
+    all_rejected = tuple((SPOR_NAVN.get(t.spor, t.spor), offer_view(x)) for t in d.tracks for x in t.verdicts
+                         if x.verdikt is not Verdict.VALGT)
+    details = (Detail("Id", id), Detail("Regelsæt", f"{v.navn} {v.version}"), Detail("sha256", v.sha256),
+               Detail("Kommunelag", v.kommune or "–"), Detail("Motorkerner", ", ".join(d.cores) or "–"))
+    pre = tuple(f"{p.offer.navn} ({', '.join(r.danish() for r in p.lovgrundlag) or 'faglig retningslinje'}), fordi "
+                + " og ".join(fact_text(c) for c in p.conditions if c.personkreds is None)
+                + ". Gives før eller sammen med behandlingen, ikke i stedet for den." for p in d.preconditions)
+    return DecisionView(
+        id=id, oprettet=dansk_tid(oprettet) if oprettet else "",
+        regelsaet=f"Regelsættets version fra {dansk_dato(v.gyldig_fra)}" + (f" med {v.kommune}s lokale regler" if v.kommune else ""),
+        situation=situation(d), saerlige_forhold=special_circumstances(d.fact),
+        tracks=tuple(track_view(d, t, law) for t in d.tracks), forudsaetninger=pre,
+        andre_frister=tuple(deadline_view(x) for x in d.deadlines if x.rule.spor not in present),
+        advarsler=tuple(dict.fromkeys(note_text(n) for n in d.notes if n.art == "advarsel")),
+        oplysninger=tuple(dict.fromkeys(note_text(n) for n in d.notes if n.art == "oplysning")),
+        lovgrundlag=tuple(r.danish() for r in d.lovgrundlag()),
+        fortaelling=tuple(line for line in narrative(d).split("\n") if line.strip()),
+        alle_regler=rules, alle_fravalgt=all_rejected, fakta=facts(d.fact), details=details)
+
+
+# --------------------------------------------------------------------------- afgørelser and listings
+
+
+@dataclass(frozen=True)
+class AfgoerelseView:
+    udfald: str
+    udfald_tekst: str
+    dato: str
+    oprettet: str
+    begrundelse: Optional[str]
+    tilbud: tuple[str, ...]  # "Behandling: Dagbehandling"
+    gaeldende: bool
+    details: tuple[Detail, ...]
+
+
+def afgoerelse_views(records: Iterable[Any], offer_names: Mapping[str, str]) -> tuple[AfgoerelseView, ...]:
+    """The caseworker's afgørelser, newest first; the newest is the one in force."""
+    items = sorted(records, key=lambda a: a.seq, reverse=True)
+    out = []
+    for i, a in enumerate(items):
+        tilbud = tuple(f"{SPOR_NAVN.get(s, s)}: {offer_names.get(o, o)}" for s, o in sorted(a.tilbud.items()))
+        details = (Detail("Afgørelsens id", a.id), Detail("Post i loggen", str(a.seq)), Detail("Oprettet af nøgle", a.token_id or "–"),
+                   *(Detail(f"Tilbud ({s})", o) for s, o in sorted(a.tilbud.items())))
+        out.append(AfgoerelseView(a.udfald, UDFALD_TEKST.get(a.udfald, a.udfald), dansk_dato(date.fromisoformat(a.dato)),
+                                  dansk_tid(a.oprettet), a.begrundelse, tilbud, i == 0, details))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class RowView:
+    seq: int
+    id: str
+    oprettet: str
+    vurderingsdato: str
+    version: str
+    anbefalinger: tuple[str, ...]
+    afgoerelse: str
+    slettet: bool
+
+
+def row_view(row: Any, offer_names: Mapping[str, str]) -> RowView:
+    """One decision in a listing: the recommendations by name, and the afgørelse in force."""
+    newest = max(row.afgoerelser, key=lambda a: a.seq) if getattr(row, "afgoerelser", ()) else None
+    return RowView(row.seq, row.id, dansk_tid(row.oprettet), dansk_dato(date.fromisoformat(row.vurderingsdato)),
+                   dansk_dato(date.fromisoformat(row.regelsaet_version)) if _is_iso(row.regelsaet_version) else row.regelsaet_version,
+                   tuple(f"{SPOR_NAVN.get(s, s)}: {offer_names.get(t, KATEGORI_NAVN.get(k, k))}" for s, k, t in row.anbefalinger),
+                   UDFALD_KORT.get(newest.udfald, newest.udfald) if newest else "ingen endnu", row.slettet is not None)
+
+
+def _is_iso(text: str) -> bool:
     try:
-        return dansk_dato(date.fromisoformat(str(value)))
+        date.fromisoformat(text)
     except ValueError:
-        return str(value)
+        return False
+    return True
 
 
-def legal_danish(ref: dict[str, Any]) -> str:
-    if ref.get("lov") in LOV_NAVN and ref.get("paragraf"):
-        return LegalRef(ref["lov"], str(ref["paragraf"]), ref.get("stk")).danish()
-    return " ".join(str(v) for v in ref.values() if v)
+def offer_names(engine: Any, sha256s: Iterable[str] = ()) -> dict[str, str]:
+    """Offer id -> name over every version of the engine (and the given past versions); shared with the API."""
+    return _offer_names(engine, sha256s)
 
 
-def source_danish(src: Any) -> str:
-    """A rule's lovkilde (API dict) or an engine Source, written out."""
-    if not isinstance(src, dict):
-        return src.danish()
-    if src.get("lov") in LOV_NAVN and src.get("paragraf"):
-        text = legal_danish(src)
-        if src.get("nr"):
-            text += f", nr. {src['nr']}"
-        if src.get("lovnummer"):
-            text += f" ({src['lovnummer']})"
-        if src.get("dokument"):
-            text += f"; {src['dokument']}"
-        return text
-    return src.get("dokument") or ""
+def screening_rows(screening: Mapping[str, Any]) -> tuple[Detail, ...]:
+    """The stored screening as (label, value name) rows; substances by their names."""
+    from engine.fields import GRAD_LABELS, STOF_LABELS
+
+    out = []
+    order = {name: i for i, name in enumerate(FIELDS)}
+    for name, value in sorted(screening.items(), key=lambda kv: order.get(kv[0], len(order))):
+        label = FIELDS[name].label if name in FIELDS else name
+        if name == "rusmidler":
+            shown = ", ".join(f"{STOF_LABELS.get(r['stof'], r['stof'])} ({GRAD_LABELS.get(r['grad'], r['grad'])})" for r in value) or "ingen"
+        elif value is None:
+            shown = "ikke oplyst"
+        elif name in ("henvendelsesdato", "vurderingsdato") and _is_iso(str(value)):
+            shown = dansk_dato(date.fromisoformat(str(value)))
+        else:
+            shown = value_text(value, name)
+        out.append(Detail(label, shown))
+    return tuple(out)
 
 
-def condition_danish(c: dict[str, Any]) -> str:
-    try:
-        return condition_text(c)
-    except (KeyError, TypeError):
-        return json.dumps(c, ensure_ascii=False)
+def total_text(n: int) -> str:
+    return count(n, "vurdering", "vurderinger")
 
 
-def short_value(value: Any) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{SPOR_TEKST.get(k, k)}: {short_value(v)}" for k, v in value.items()) or "–"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(short_value(v) for v in value) or "ingen"
-    if value is None:
-        return "intet"
-    return str(value)
+@dataclass(frozen=True)
+class ReplayView:
+    """A replay: identical under the original version, and what today's rules would change, in words."""
+
+    identisk: bool
+    samme_version: bool
+    original: str
+    nu: str
+    forskelle: tuple[str, ...]
 
 
-class Result:
-    """One stored response (API shape) arranged per track for the result pages."""
+def replay_view(replay: Any) -> ReplayView:
+    def version_text(d: Decision) -> str:
+        return f"version fra {dansk_dato(d.version.gyldig_fra)}"
 
-    def __init__(self, svar: dict[str, Any]):
-        self.svar = svar
-        self.id = svar.get("id")
-        self.oprettet = svar.get("oprettet")
-        self.regelsaet = svar["regelsaet"]
-        f = svar.get("forklaring", {})
-        self.forklaring = f
-        self.advarsler = svar.get("advarsler", [])
-        self.oplysninger = svar.get("oplysninger", [])
-        self.frister = svar.get("frister", [])
-        self.lovgrundlag = svar.get("lovgrundlag", [])
-        self.tekst = [line for line in str(f.get("tekst", "")).split("\n") if line.strip()]
-        self.regler = f.get("regler", [])
-        self.fakta = f.get("fakta", {})
-        spor_info = {s["spor"]: s for s in f.get("spor", [])}
-        names = {t["id"]: t["navn"] for s in f.get("spor", []) for t in s.get("tilbud", [])}
-        self.tracks = []
-        used_deadlines: set[int] = set()
-        for a in svar.get("anbefalinger", []):
-            spor = a["spor"]
-            laws = {(r["lov"], r["paragraf"]) for r in a.get("lovgrundlag", [])}
-            frister = []
-            for i, d in enumerate(self.frister):
-                if (d["lovgrundlag"]["lov"], d["lovgrundlag"]["paragraf"]) in laws:
-                    frister.append(d)
-                    used_deadlines.add(i)
-            info = spor_info.get(spor, {})
-            self.tracks.append({
-                "spor": spor,
-                "navn": SPOR_TEKST.get(spor, spor),
-                "tilbud": a["tilbud"],
-                "lovgrundlag": a.get("lovgrundlag", []),
-                "begrundelse": a.get("begrundelse", ""),
-                "frister": frister,
-                "behovsniveau": info.get("behovsniveau"),
-                "behov_fastsat_af": info.get("behov_fastsat_af", []),
-                "regler": [r for r in self.regler if (r.get("konklusion") or {}).get("spor") == spor and r.get("anvendt")],
-                "fravalgt": [dict(x, navn=names.get(x["tilbud"], x["tilbud"])) for x in f.get("fravalgt", [])
-                             if x["spor"] == spor and x.get("retning") == "mindre_indgribende"],
-                "tilbud_alle": info.get("tilbud", []),
-            })
-        self.other_deadlines = [d for i, d in enumerate(self.frister) if i not in used_deadlines]
-        track_ids = {t["spor"] for t in self.tracks}
-        self.other_rules = [r for r in self.regler if r.get("anvendt") and (r.get("konklusion") or {}).get("spor") not in track_ids]
-        self.fravalgt_alle = [dict(x, navn=names.get(x["tilbud"], x["tilbud"])) for x in f.get("fravalgt", [])]
+    return ReplayView(replay.identisk, replay.samme_version, version_text(replay.original), version_text(replay.nu),
+                      tuple(d.tekst for d in replay.forskelle))
