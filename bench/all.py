@@ -63,7 +63,7 @@ def main() -> int:
         ("peers", "peers.py", ["--rounds", "1", "--seconds", "0.3"] if quick else ["--rounds", "3"], 1800),
         ("tools", "tools.py", ["--rounds", "1"] if quick else ["--rounds", "3"], 1800),
         ("diff", "diff.py", ["--n", "20000"] if quick else [], 1800),
-        ("service", "service.py", ["--requests", "200"] if quick else [], 3600),
+        ("service", "service.py", ["--requests", "200", "--workers", "2"] if quick else ["--workers", "2"], 3600),
         ("log", "log.py", ["--records", "20000", "--backend", "sqlite"] if quick else [], 7200),
     ]
     rows: list[list[str]] = []
@@ -90,6 +90,15 @@ def main() -> int:
                      ratios["bulk/floor"] >= 0.3)
                 _row(rows, "peers: service path / bare durable-rules", f"{ratios['service/durable']:.3f} ({rates['visitator']:,} vs "
                      f"{rates['durable-rules']:,}/s)", ">= 0.8", ratios["service/durable"] >= 0.8)
+            elif r.get("name") == "service":
+                level = r["clients"]
+                _row(rows, f"service, {level} client(s), {r['workers']} workers: decisions/s / constant-JSON ceiling",
+                     f"{r['ratio']:.3f} ({r['per_s']:,.0f} vs {r['ceiling_per_s']:,.0f}/s)", ">= 0.25 at 64" if level == 64 else "",
+                     r["ratio"] >= 0.25 if level == 64 else None)
+                if level == 64:
+                    _row(rows, "service, 64 clients: p99", f"{r['p99_ms']:.0f} ms", "< 100 ms", r["p99_ms"] < 100)
+                if level == 1:
+                    _row(rows, "service, 1 client: p50", f"{r['p50_ms']:.1f} ms", "< 2 ms", r["p50_ms"] < 2)
             elif "seconds" in r and "target_s" in r:
                 _row(rows, r["name"], f"{r['seconds']:.2f} s", f"< {r['target_s']:.0f} s", r.get("ok"))
             else:

@@ -2,13 +2,18 @@
 
     python bench/service.py [--requests 1000] [--concurrency 1,8,64] [--workers 1] [--url URL --token TOKEN]
 
-Without --url it starts `visitator serve --workers 1` (one process, one
-engine: the figure per process) on a free loopback port with a fresh SQLite
+Without --url it starts `visitator serve --workers N` (default 1: one process, one
+engine, the figure per process) on a free loopback port with a fresh SQLite
 database in a temporary directory, creates a visitator token for
-eksempelkommune, and stops the server afterwards. For each concurrency level it sends POST
+herning, and stops the server afterwards. For each concurrency level it sends POST
 /v1/vurderinger (varied screenings) from that many concurrent clients over
 keep-alive connections and prints decisions/s and p50/p99 latency; every
-answer must be 201. Finally it checks the hash chain of the log.
+answer must be 201. Then it checks the hash chain of the log.
+
+The ceiling row: bench/ceiling_app.py, a FastAPI app answering the same POST with a
+constant body of the size of a real decision, started with the same uvicorn and the same
+number of workers, measured the same way in the same run. Each level prints a
+`RESULT {json}` line for bench/all.py.
 """
 from __future__ import annotations
 
@@ -78,6 +83,52 @@ async def run_level(url: str, token: str, total: int, concurrency: int) -> tuple
     return elapsed, latencies, statuses
 
 
+def measure(url: str, token: str, total: int, level: int, label: str) -> tuple[dict, int]:
+    elapsed, latencies, statuses = asyncio.run(run_level(url, token, total, level))
+    bad = sum(n for s, n in statuses.items() if s != 201)
+    figures = {"per_s": total / elapsed, "p50_ms": statistics.median(latencies) * 1000, "p99_ms": percentile(latencies, 0.99) * 1000}
+    print(f"{level:>8} {figures['per_s']:>12.0f} {figures['p50_ms']:>8.1f} {figures['p99_ms']:>8.1f} {bad:>8}  {label}")
+    return figures, bad
+
+
+async def one_body(url: str, token: str) -> bytes:
+    parsed = urlsplit(url)
+    conn = await RawConnection(parsed.port or 80, token, parsed.hostname or "127.0.0.1").open()
+    try:
+        status, body = await conn.post("/v1/vurderinger", json.dumps(screening(7)).encode())
+        assert status == 201, status
+        return body
+    finally:
+        await conn.close()
+
+
+def run_ceiling(body: bytes, workers: int, total: int, levels: list[int], tmp: Path, env: dict) -> dict[int, dict]:
+    """The same measurement against bench/ceiling_app.py (constant body of `body`'s size)."""
+    (tmp / "ceiling.json").write_bytes(body)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "ceiling_app:app", "--app-dir", str(Path(__file__).resolve().parent),
+                             "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**env, "CEILING_BODY": str(tmp / "ceiling.json")})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                print("the ceiling app did not start", file=sys.stderr)
+                return {}
+            time.sleep(0.1)
+        asyncio.run(run_level(url, "-", 50, 4))
+        return {level: measure(url, "-", total, level, f"ceiling: constant {len(body):,}-byte JSON, same uvicorn")[0] for level in levels}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,7 +147,8 @@ def main() -> int:
     parser.add_argument("--url", default=None, help="an already running service (else one is started)")
     parser.add_argument("--token", default=None, help="visitator token for --url")
     parser.add_argument("--workers", type=int, default=1, help="worker processes of the started server (default 1)")
-    parser.add_argument("--kommune", default="eksempelkommune", help="the municipality of the started server's token")
+    parser.add_argument("--kommune", default="herning", help="the municipality of the started server's token")
+    parser.add_argument("--no-ceiling", action="store_true", help="leave out the constant-JSON ceiling")
     args = parser.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
 
@@ -134,12 +186,19 @@ def main() -> int:
         print(f"{'clients':>8} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'non-201':>8}")
         asyncio.run(run_level(url, token, 50, 4))  # warm-up
         failed = 0
+        measured = {}
         for level in levels:
-            elapsed, latencies, statuses = asyncio.run(run_level(url, token, args.requests, level))
-            bad = sum(n for s, n in statuses.items() if s != 201)
+            measured[level], bad = measure(url, token, args.requests, level, "service")
             failed += bad
-            print(f"{level:>8} {args.requests / elapsed:>12.0f} {statistics.median(latencies) * 1000:>8.1f} "
-                  f"{percentile(latencies, 0.99) * 1000:>8.1f} {bad:>8}")
+        if not args.url and not args.no_ceiling:
+            body = asyncio.run(one_body(url, token))
+            ceiling = run_ceiling(body, args.workers, args.requests, levels, Path(tmp.name), env)
+            for level in levels:
+                if level in ceiling:
+                    row = {"name": "service", "clients": level, "workers": args.workers, **measured[level],
+                           "ceiling_per_s": ceiling[level]["per_s"], "ceiling_p99_ms": ceiling[level]["p99_ms"],
+                           "ratio": measured[level]["per_s"] / ceiling[level]["per_s"], "body_bytes": len(body)}
+                    print(f"RESULT {json.dumps(row)}")
         if not args.url:
             verdict = subprocess.run([sys.executable, "-m", "service.cli", "log", "verify", "--db", db, "--kommune", args.kommune],
                                      capture_output=True, text=True, env=env, cwd=REPO)

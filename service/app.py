@@ -117,7 +117,8 @@ def create_app(settings: Optional[Settings] = None, store: Optional[Any] = None)
     engines = Engines(settings, store)  # raises RulesInvalid: never start on a broken rule set
     rules_sync = RulesSync(engines, store)
     decisions = DecisionService(settings, store, engines, hmac_key, metrics)
-    decisions.before_evaluate = rules_sync.ensure_current
+    # Every route that evaluates depends on _rules_in_force below, so the DecisionService's own
+    # before_evaluate hook stays empty here (one read per request, not two).
     app = FastAPI(
         title="Visitator", version="1",
         description="Visitation efter mindste indgrebs princip (SEL § 101, SUL §§ 141-142). Alle fejl er application/problem+json (RFC 9457).",
