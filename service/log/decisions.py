@@ -190,9 +190,13 @@ def conditions(kommune: str, f: Filters) -> list[ColumnElement[bool]]:
         out.append(V.c.oprettet < (f.til + timedelta(days=1)).isoformat())
     if f.version is not None:
         out.append((V.c.regelsaet_sha256 if len(f.version) == 64 else V.c.regelsaet_version) == f.version)
+    # The period is repeated inside the subquery (anbefalinger.oprettet is the decision's own), so the
+    # (kommune, kategori|spor, oprettet, seq) index gives only the period's rows, not every match ever.
+    period = [*([AN.c.oprettet >= f.fra.isoformat()] if f.fra is not None else []),
+              *([AN.c.oprettet < (f.til + timedelta(days=1)).isoformat()] if f.til is not None else [])]
     for column, value in ((AN.c.kategori, f.kategori), (AN.c.spor, f.spor)):
         if value is not None:
-            out.append(V.c.seq.in_(select(AN.c.seq).where(AN.c.kommune == kommune, column == value)))
+            out.append(V.c.seq.in_(select(AN.c.seq).where(AN.c.kommune == kommune, column == value, *period)))
     if f.borger_reference_hmac is not None:
         out.append(V.c.borger_reference_hmac == f.borger_reference_hmac)
     if f.token_id is not None:
