@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any, Iterable, Optional, Sequence
 
@@ -208,10 +209,30 @@ def conditions(kommune: str, f: Filters) -> list[ColumnElement[bool]]:
 
 def list_decisions(conn: Connection, kommune: str, f: Filters, limit: int,
                    offset: int) -> tuple[int, list[StoredDecision]]:
+    if f.kategori is not None or f.spor is not None:
+        return _list_by_recommendation(conn, kommune, f, limit, offset)
     where = and_(*conditions(kommune, f))
     total = int(conn.execute(select(func.count()).select_from(V).where(where)).scalar_one())
     rows = list(conn.execute(select(V).where(where).order_by(V.c.oprettet.desc(), V.c.seq.desc())
                              .limit(limit).offset(offset)).mappings())
+    return total, hydrate(conn, kommune, rows)
+
+
+def _list_by_recommendation(conn: Connection, kommune: str, f: Filters, limit: int,
+                            offset: int) -> tuple[int, list[StoredDecision]]:
+    """A kategori or spor filter, driven from the anbefalinger index (kommune, kategori|spor, oprettet,
+    seq): the count and the page read only that recommendation's rows in the period, newest first,
+    instead of every decision of the period tested against every match."""
+    column, value = (AN.c.kategori, f.kategori) if f.kategori is not None else (AN.c.spor, f.spor)
+    rest = conditions(kommune, replace(f, kategori=None) if f.kategori is not None else replace(f, spor=None))
+    period = [*([AN.c.oprettet >= f.fra.isoformat()] if f.fra is not None else []),
+              *([AN.c.oprettet < (f.til + timedelta(days=1)).isoformat()] if f.til is not None else [])]
+    match = (select(AN.c.seq, AN.c.oprettet).select_from(AN.join(V, and_(V.c.kommune == AN.c.kommune, V.c.seq == AN.c.seq)))
+             .where(AN.c.kommune == kommune, column == value, *period, *rest).distinct())
+    total = int(conn.execute(select(func.count()).select_from(match.subquery())).scalar_one())
+    page = [int(seq) for seq, _ in conn.execute(match.order_by(AN.c.oprettet.desc(), AN.c.seq.desc()).limit(limit).offset(offset))]
+    rows = list(conn.execute(select(V).where(V.c.kommune == kommune, V.c.seq.in_(page))
+                             .order_by(V.c.oprettet.desc(), V.c.seq.desc())).mappings()) if page else []
     return total, hydrate(conn, kommune, rows)
 
 
