@@ -239,7 +239,9 @@ def ladder_order(offers: list[Offer]) -> list[Offer]:
 
 
 def compile_version(version: RuleSetVersion) -> CompiledVersion:
-    scopes = tuple(i for i in version.items if isinstance(i, Scope))
+    # By id, not file order: moving a personkreds block within or between files changes neither the
+    # fingerprint nor the trace (the order of its conditions in a block's explanation).
+    scopes = tuple(sorted((i for i in version.items if isinstance(i, Scope)), key=lambda s: s.id))
     items: tuple[Item, ...] = tuple(sorted((i for i in version.items if not isinstance(i, Scope)),
                                            key=lambda i: (_KIND_ORDER[i.kind], i.id)))
     effective = tuple(_effective(item, scopes) for item in items)
