@@ -227,8 +227,12 @@ def _list_by_recommendation(conn: Connection, kommune: str, f: Filters, limit: i
     rest = conditions(kommune, replace(f, kategori=None) if f.kategori is not None else replace(f, spor=None))
     period = [*([AN.c.oprettet >= f.fra.isoformat()] if f.fra is not None else []),
               *([AN.c.oprettet < (f.til + timedelta(days=1)).isoformat()] if f.til is not None else [])]
-    match = (select(AN.c.seq, AN.c.oprettet).select_from(AN.join(V, and_(V.c.kommune == AN.c.kommune, V.c.seq == AN.c.seq)))
-             .where(AN.c.kommune == kommune, column == value, *period, *rest).distinct())
+    others = replace(f, fra=None, til=None, kategori=None) if f.kategori is not None else replace(f, fra=None, til=None, spor=None)
+    if others == Filters():  # the recommendation and the period alone: the index answers without the decisions table
+        match = select(AN.c.seq, AN.c.oprettet).where(AN.c.kommune == kommune, column == value, *period).distinct()
+    else:
+        match = (select(AN.c.seq, AN.c.oprettet).select_from(AN.join(V, and_(V.c.kommune == AN.c.kommune, V.c.seq == AN.c.seq)))
+                 .where(AN.c.kommune == kommune, column == value, *period, *rest).distinct())
     total = int(conn.execute(select(func.count()).select_from(match.subquery())).scalar_one())
     page = [int(seq) for seq, _ in conn.execute(match.order_by(AN.c.oprettet.desc(), AN.c.seq.desc()).limit(limit).offset(offset))]
     rows = list(conn.execute(select(V).where(V.c.kommune == kommune, V.c.seq.in_(page))
