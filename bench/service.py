@@ -102,6 +102,19 @@ async def one_body(url: str, token: str) -> bytes:
         await conn.close()
 
 
+def wait_ready(url: str, proc: subprocess.Popen, seconds: float) -> bool:
+    """True once GET /readyz answers 200; False if the process ends or time runs out first."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 def run_ceiling(body: bytes, workers: int, total: int, levels: list[int], tmp: Path, env: dict) -> dict[int, dict]:
     """The same measurement against bench/ceiling_app.py (constant body of `body`'s size)."""
     (tmp / "ceiling.json").write_bytes(body)
@@ -111,17 +124,9 @@ def run_ceiling(body: bytes, workers: int, total: int, levels: list[int], tmp: P
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**env, "CEILING_BODY": str(tmp / "ceiling.json")})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                print("the ceiling app did not start", file=sys.stderr)
-                return {}
-            time.sleep(0.1)
+        if not wait_ready(url, proc, 30):
+            print("the ceiling app did not start", file=sys.stderr)
+            return {}
         asyncio.run(run_level(url, "-", 50, 4))
         return {level: measure(url, "-", total, level, f"ceiling: constant {len(body):,}-byte JSON, same uvicorn")[0] for level in levels}
     finally:
@@ -169,17 +174,9 @@ def main() -> int:
             proc = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--db", db, "--kommune", args.kommune,
                                      "--workers", str(args.workers), "--log-level", "warning"],
                                     stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=REPO)
-            deadline = time.time() + 60
-            while True:
-                try:
-                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.time() > deadline or proc.poll() is not None:
-                    print("the server did not start", file=sys.stderr)
-                    return 2
-                time.sleep(0.1)
+            if not wait_ready(url, proc, 60):
+                print("the server did not start", file=sys.stderr)
+                return 2
         workers = "" if args.url else f" --workers {args.workers}"
         print(f"visitator serve{workers} on {url}, decision log on (SQLite WAL, synchronous=FULL); "
               f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {args.requests} requests per level")

@@ -108,16 +108,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield served
 
 
-def new_page(browser: Any, server: Served, role: str) -> Any:
+def signed_in_page(browser: Any, url: str, token: str, timeout_ms: int = 30_000) -> Any:
+    """A new browser page signed in through the login form with this token."""
     # bypass_csp only so that axe-core can be injected as a script; the pages themselves have none.
-    context = browser.new_context(base_url=server.url, bypass_csp=True, locale="da-DK", viewport=WIDE)
+    context = browser.new_context(base_url=url, bypass_csp=True, locale="da-DK", viewport=WIDE)
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(timeout_ms)
     page.goto("/log-ind")
-    page.get_by_label("Adgangsnøgle").fill(server.web.tokens[role])
+    page.get_by_label("Adgangsnøgle").fill(token)
     with page.expect_navigation():
         page.get_by_role("button", name="Log ind").click()
     return page
+
+
+def new_page(browser: Any, server: Served, role: str) -> Any:
+    return signed_in_page(browser, server.url, server.web.tokens[role])
 
 
 def axe_check(page: Any, name: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from web.test_browser import ARGS, CHROMIUM, WIDE, Served, _missing, check_both_widths
+from web.test_browser import ARGS, CHROMIUM, WIDE, Served, _missing, check_both_widths, signed_in_page
 from web.test_editor import KOMMUNE, SCREENING, UNGE_CASES, make_editor
 from web.webapp import keys_in_env
 
@@ -49,14 +49,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 def sign_in(browser: Any, served: Any, who: str) -> Any:
-    context = browser.new_context(base_url=served.url, bypass_csp=True, locale="da-DK", viewport=WIDE)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    page.goto("/log-ind")
-    page.get_by_label("Adgangsnøgle").fill(served.ed.tokens[who])
-    with page.expect_navigation():
-        page.get_by_role("button", name="Log ind").click()
-    return page
+    return signed_in_page(browser, served.url, served.ed.tokens[who], timeout_ms=60_000)
 
 
 def doc_shot(page: Any, name: str) -> None:
