@@ -26,6 +26,7 @@ def herning_silkeborg() -> Any:
     return compare_kommuner(RULES, "herning", "silkeborg", days=[DAY], workers=1)
 
 
+@pytest.mark.slow
 def test_the_comparison_says_who_gets_another_offer_and_why(herning_silkeborg: Any) -> None:
     c = herning_silkeborg
     assert (c.a_name, c.b_name) == ("Herning Kommune", "Silkeborg Kommune") and c.total > 1000 and c.offer_changed > 0
@@ -49,6 +50,7 @@ def test_a_restriction_is_named_as_the_reason(tmp_path: Path) -> None:
     assert "alder 18-24 år" in group.citizens and "ingen egnet alternativ; faglig vurdering" in group.example_texts[0]
 
 
+@pytest.mark.slow
 def test_the_reports_render_markdown_and_html(herning_silkeborg: Any) -> None:
     md = markdown_report(herning_silkeborg)
     assert md.startswith("# Herning Kommune og Silkeborg Kommune: hvem får noget andet?") and "misbrugscenter-herning" in md

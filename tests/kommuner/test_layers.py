@@ -155,6 +155,7 @@ def test_only_a_municipality_includes_and_a_shared_layer_includes_nothing(tmp_pa
     assert any("faelles/rsu.yaml" in str(p) and "kan ikke selv inkludere" in str(p) for p in error.value.problems)
 
 
+@pytest.mark.slow
 def test_an_included_block_that_widens_the_law_is_caught_per_municipality(tmp_path: Path) -> None:
     """rules check sees an included block as part of the municipality's layer."""
     from engine.tools.check import check
@@ -202,6 +203,7 @@ def test_kommune_sha256_names_the_layer_and_comes_back_from_the_snapshot(engines
     assert "kommune_sha256" not in to_api(law, narrative(law))["regelsaet"] and law.version.kommune is None
 
 
+@pytest.mark.slow
 def test_kommune_sha256_changes_with_the_layer_in_force_and_not_otherwise(tmp_path: Path) -> None:
     rules = copy_with_test_layers(tmp_path / "regler")
     before = Engine(rules, kommune="thisted", core="reference", today=lambda: TODAY).version_for(date(2025, 1, 1))

@@ -292,6 +292,7 @@ def world(request: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Worl
     return build_world(tmp_path, db_url)
 
 
+@pytest.mark.slow
 def test_every_route_is_in_the_table(tmp_path: Path) -> None:
     svc = make_app(tmp_path, kommuner=(A, B), rules_dir=rules_with_test_layers())
     missing = [f"{m} {p}" for m, p in all_routes(svc.app) if (m, p) not in ROUTES]
