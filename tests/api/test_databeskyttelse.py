@@ -270,9 +270,9 @@ def test_the_access_request_shows_the_configured_retention(tmp_path):
 def test_the_access_request_refuses_cpr_and_roles_and_is_recorded_even_when_nothing_is_found(tmp_path):
     svc = make_app(tmp_path)
     rev = svc.headers("revisor")
-    refused = problem(svc.client.get("/v1/borgerindsigt", params={"borger_reference": "120387-4411"}, headers=rev), 422)
+    refused = problem(svc.client.get("/v1/borgerindsigt", params={"borger_reference": "310287-4411"}, headers=rev), 422)
     assert refused["fejl"][0]["felt"] == "borger_reference" and "4411" not in json.dumps(refused)
-    assert problem(svc.client.get("/v1/borgerindsigt", params={"borger_reference": "12 03 87 44 11"}, headers=rev), 422)
+    assert problem(svc.client.get("/v1/borgerindsigt", params={"borger_reference": "31 02 87 44 11"}, headers=rev), 422)
     assert problem(svc.client.get("/v1/borgerindsigt", headers=rev), 422)
     assert problem(svc.client.get("/v1/borgerindsigt?borger_reference=x", headers=svc.headers("visitator")), 403)
     assert problem(svc.client.get("/v1/borgerindsigt?borger_reference=x"), 401)

@@ -68,7 +68,7 @@ BAD_INPUTS = [
     {**SCREENING, "dobbeltdiagnose": "nej"},
     {**SCREENING, "vurderingsdato": "9999-12-31"},
     {**SCREENING, "henvendelsesdato": "2030-01-01", "vurderingsdato": None},
-    {**SCREENING, "borger_reference": "120387 4411"},
+    {**SCREENING, "borger_reference": "310287 4411"},
     {**SCREENING, "rusmidler": [{"stof": "alkohol", "grad": "afhængig"}]},
     {**SCREENING, "ukendt": True},
 ]

@@ -84,8 +84,8 @@ def test_slet_without_hvem_names_the_os_user_and_dry_run_removes_nothing(db, tmp
     (("--foer", "2099-01-01", "--begrundelse", "x"), "efter i dag"),
     (("--foer", "1. januar", "--begrundelse", "x"), "ÅÅÅÅ-MM-DD"),
     (("--foer", "2020-01-01", "--begrundelse", "  "), "--begrundelse"),
-    (("--foer", "2020-01-01", "--begrundelse", "Borger 120387-4411 bad om det"), "CPR"),
-    (("--foer", "2020-01-01", "--begrundelse", "ok", "--hvem", "1203874411"), "CPR"),
+    (("--foer", "2020-01-01", "--begrundelse", "Borger 310287-4411 bad om det"), "CPR"),
+    (("--foer", "2020-01-01", "--begrundelse", "ok", "--hvem", "3102874411"), "CPR"),
     (("--foer", "2020-01-01", "--begrundelse", "ok", "--kommune", "silkeborg"), None),
 ])
 def test_slet_refuses_bad_input_and_changes_nothing(db, tmp_path, args, message):
@@ -148,7 +148,7 @@ def test_opbevaring_leaves_a_kommune_without_a_rule_alone(db, tmp_path):
     ("kommuner:\n  herning:\n    aar_efter_sidste_afgoerelse: fem\n    grundlag: Journalplanen fra 2026\n", ":3:", "helt tal"),
     ("kommuner:\n  herning:\n    aar_efter_sidste_afgoerelse: 0\n    grundlag: Journalplanen fra 2026\n", ":3:", "aar_efter_sidste_afgoerelse"),
     ("kommuner:\n  herning:\n    aar_efter_sidste_afgoerelse: 5\n", ":3:", "mangler 'grundlag'"),
-    ("kommuner:\n  herning:\n    aar_efter_sidste_afgoerelse: 5\n    grundlag: Journalplan, borger 120387-4411\n", ":2:", "CPR"),
+    ("kommuner:\n  herning:\n    aar_efter_sidste_afgoerelse: 5\n    grundlag: Journalplan, borger 310287-4411\n", ":2:", "CPR"),
     ("kommuner:\n  Herning Kommune:\n    aar_efter_sidste_afgoerelse: 5\n    grundlag: Journalplanen fra 2026\n", ":2:", "ugyldig kommune"),
     ("kommuner: [herning\n", ":2:", "ikke lukket"),
 ])

@@ -150,7 +150,7 @@ def test_ops_endpoints_are_documented_as_needing_no_token(svc):
     ("til=9999-12-31", "til"),
     ("fra=2026-02-30", "fra"),
     ("fra=2026-05-01&til=2026-04-01", "til"),
-    ("borger_reference=120387-4411", "borger_reference"),
+    ("borger_reference=310287-4411", "borger_reference"),
     ("format=xml", "format"),
 ])
 def test_the_export_validates_before_it_streams(svc, query, felt):

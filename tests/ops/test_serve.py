@@ -66,7 +66,7 @@ def test_errors_over_http_are_problem_documents(server):
             (c.get("/v1/vurderinger", headers=auth(t["visitator"])), 403),
             (c.post("/v1/regelsaet/genindlaes", headers=auth(t["revisor"])), 403),
             (c.post("/v1/vurderinger", json=example(alder=-1), headers=auth(t["visitator"])), 422),
-            (c.post("/v1/vurderinger", json=example(borger_reference="311299-9999"), headers=auth(t["visitator"])), 422),
+            (c.post("/v1/vurderinger", json=example(borger_reference="310299-9999"), headers=auth(t["visitator"])), 422),
             (c.post("/v1/vurderinger", content=b"x" * (1024 * 1024 + 1), headers=auth(t["visitator"])), 413),
             (c.post("/v1/vurderinger", content=b"{nope", headers=auth(t["visitator"])), 400),
             (c.get("/v1/intet"), 404),

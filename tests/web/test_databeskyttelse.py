@@ -91,7 +91,7 @@ def test_the_access_document_page(web):
     assert sorted(entry.vurdering_ids) == sorted(ids)
     download = revisor.post("/revision/borgerindsigt", data={"csrf": csrf_of(form.text), "borger_reference": "sag-web-1", "format": "json"})
     assert download.headers["content-disposition"].startswith("attachment") and json.loads(download.text)["antal_vurderinger"] == 2
-    refused = revisor.post("/revision/borgerindsigt", data={"csrf": csrf_of(form.text), "borger_reference": "120387-4411"})
+    refused = revisor.post("/revision/borgerindsigt", data={"csrf": csrf_of(form.text), "borger_reference": "310287-4411"})
     assert refused.status_code == 422 and "ligner et CPR-nummer" in page_text(refused.text) and "4411" not in refused.text
     assert revisor.post("/revision/borgerindsigt", data={"csrf": "forkert", "borger_reference": "sag-web-1"}).status_code == 403
     assert revisor.get("/static/indsigt.css").status_code == 200
