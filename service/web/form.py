@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Mapping, Optional
 
 from engine.fields import FIELDS, GRAD_LABELS, GRADER, GROUPS, INPUT_FIELDS, STOF_LABELS, STOFFER, Field
+from engine.screening import looks_like_cpr
 
 MAX_ROWS = len(STOFFER)
 _KIND = {"heltal": "int", "sandhed": "flag", "valg": "select", "dato": "date", "tekst": "text"}
@@ -62,6 +63,7 @@ SUBSTANCE_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "grad": tuple((g, _capital(GRAD_LABELS[g])) for g in GRADER if g != "ingen"),
 }
 _KINDS = {i.name: i.kind for g in form_groups() for i in g.inputs}
+CPR_EMPTIED = "Feltet lignede et CPR-nummer og er tømt. Skriv det igen uden CPR-nummer."
 
 
 @dataclass
@@ -131,6 +133,19 @@ class FormState:
                 index_map.append(i)
         body["rusmidler"] = rusmidler
         return body, index_map
+
+    def without_cpr(self) -> "FormState":
+        """The form as it may be shown again: any value that could carry a CPR number is emptied
+        and says so beside its field (never written back into the page, whichever field it was in)."""
+        for name, value in list(self.values.items()):
+            if value and looks_like_cpr(value):
+                self.values[name] = ""
+                self.problems[name] = CPR_EMPTIED
+        for i, (stof, grad) in enumerate(self.rows):
+            if looks_like_cpr(stof) or looks_like_cpr(grad):
+                self.rows[i] = ("", "")
+                self.problems[f"rusmidler-{i}-stof"] = CPR_EMPTIED
+        return self
 
     def set_problems(self, problems: list[tuple[str, str]], index_map: list[int]) -> None:
         """Put each problem beside its input (a row problem on the row the user typed it in)."""
@@ -205,6 +220,13 @@ class AfgoerelseForm:
         if self.dato.strip():
             body["dato"] = self.dato.strip()
         return body
+
+    def without_cpr(self) -> "AfgoerelseForm":
+        """The form as it may be shown again: a begrundelse that could carry a CPR number is emptied."""
+        if self.begrundelse and looks_like_cpr(self.begrundelse):
+            self.begrundelse = ""
+            self.problems.setdefault("begrundelse", CPR_EMPTIED)
+        return self
 
     def set_problem(self, felt: str, besked: str) -> None:
         """A problem from the service ('tilbud.behandling', 'begrundelse', ...) beside its input."""

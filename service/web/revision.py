@@ -73,8 +73,10 @@ def list_filters(request: Request) -> ListFilters:
         problems["spor"] = "vælg et spor på listen"
     if v["udfald"] and v["udfald"] not in dict(UDFALD_FILTER):
         problems["udfald"] = "vælg en afgørelse på listen"
-    if v["borger_reference"] and looks_like_cpr(v["borger_reference"]):
-        problems["borger_reference"] = "ligner et CPR-nummer; brug en sagsreference uden personnummer"
+    for key, value in list(v.items()):  # a refused CPR-like value is never shown again, whichever field it came in
+        if value and looks_like_cpr(value):
+            v[key] = ""
+            problems[key] = "ligner et CPR-nummer; brug en sagsreference uden personnummer"
     if problems:
         return ListFilters(v, problems, None)
     ref = state(request).decisions.reference_hmac(v["borger_reference"]) if v["borger_reference"] else None

@@ -27,7 +27,7 @@ PAGE_SIZE = 25
 
 
 def _form_page(request: Request, form: FormState, status: int = 200) -> Response:
-    return render(request, "visitation.html", status, form=form, grupper=form_groups(), substance_choices=SUBSTANCE_CHOICES,
+    return render(request, "visitation.html", status, form=form.without_cpr(), grupper=form_groups(), substance_choices=SUBSTANCE_CHOICES,
                   raekke_labels=ROW_LABELS)
 
 
@@ -90,7 +90,7 @@ def decision_page(request: Request, session: WebSession, id: str, afform: Option
     udskrift = request.query_params.get("print") == "1"
     return render(request, "vurdering.html", status, r=view.decision_view(decision, id, record.oprettet, engine.law), id=id,
                   udskrift=udskrift, afgoerelser=afgoerelser, kan_afgoere=actor.rolle == VISITATOR,
-                  afform=afform or AfgoerelseForm(dato=s.settings.today().isoformat()), udfald_valg=UDFALD_VALG,
+                  afform=(afform or AfgoerelseForm(dato=s.settings.today().isoformat())).without_cpr(), udfald_valg=UDFALD_VALG,
                   spor_valg=_offer_choices(engine, record.regelsaet_sha256))
 
 

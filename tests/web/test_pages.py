@@ -156,8 +156,11 @@ def test_errors_sit_beside_their_fields_and_in_a_focused_summary_and_nothing_typ
     assert 'value="130"' in r.text and 'value="sag-17"' in r.text and '<option value="hos_andre" selected>' in r.text
     assert re.search(r'id="gravid" name="gravid" value="ja" checked', r.text)
     assert len(re.findall(r"\sautofocus", r.text)) == 1
-    cpr = client.post("/visitation", data={**FORM, "csrf": csrf, "borger_reference": "311299-9999"})
-    assert cpr.status_code == 422 and "CPR" in cpr.text and "311299-9999" in cpr.text  # kept in the field, refused
+    cpr = client.post("/visitation", data={**FORM, "csrf": csrf, "borger_reference": "310299-9999"})
+    assert cpr.status_code == 422 and "CPR" in cpr.text and "9999" not in cpr.text  # refused and never written back
+    assert 'id="borger_reference-fejl"' in cpr.text
+    hidden = client.post("/visitation", data={**FORM, "csrf": csrf, "alder": "310299 9999"})  # in another field too
+    assert hidden.status_code == 422 and "9999" not in hidden.text
 
 
 # --------------------------------------------------------------------------- the afgørelse
@@ -169,8 +172,8 @@ def test_the_afgoerelse_is_recorded_with_errors_beside_the_fields(web):
     csrf = csrf_of(client.get(f"/vurdering/{record}").text)
     r = client.post(f"/vurdering/{record}/afgoerelse", data={"csrf": csrf, "udfald": "afveget", "dato": "2026-11-20"})
     assert r.status_code == 422 and 'id="tilbud-fejl"' in r.text and re.search(r'class="fejlboks"[^>]*autofocus', r.text)
-    r = client.post(f"/vurdering/{record}/afgoerelse", data={"csrf": csrf, "udfald": "afvist_af_borger", "begrundelse": "cpr 311299-9999"})
-    assert r.status_code == 422 and 'id="begrundelse-fejl"' in r.text and "CPR" in r.text
+    r = client.post(f"/vurdering/{record}/afgoerelse", data={"csrf": csrf, "udfald": "afvist_af_borger", "begrundelse": "cpr 310299-9999"})
+    assert r.status_code == 422 and 'id="begrundelse-fejl"' in r.text and "CPR" in r.text and "9999" not in r.text
     r = client.post(f"/vurdering/{record}/afgoerelse", data={"csrf": csrf})
     assert r.status_code == 422 and "vælg, hvad der blev afgjort" in r.text
     r = client.post(f"/vurdering/{record}/afgoerelse", data={"csrf": csrf, "udfald": "afveget", "tilbud-behandling": "dagbehandling",
@@ -246,8 +249,8 @@ def test_the_list_is_newest_first_with_filters_and_chain_status(web):
     filtered = revisor.get("/revision?spor=bolig&fra=2020-01-01").text
     assert newer in filtered and older not in filtered
     assert revisor.get("/revision?fra=igaar").status_code == 422
-    cpr = revisor.get("/revision?borger_reference=311299-9999")
-    assert cpr.status_code == 422 and "CPR" in cpr.text
+    cpr = revisor.get("/revision?borger_reference=310299-9999")
+    assert cpr.status_code == 422 and "CPR" in cpr.text and "9999" not in cpr.text
 
 
 def test_exports_work_with_the_web_session_and_the_filters(web):
