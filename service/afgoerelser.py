@@ -59,21 +59,10 @@ class ParsedAfgoerelse:
     dato: Optional[date]
 
 
-@dataclass(frozen=True)
-class SavedAfgoerelse:
-    id: str
-    vurdering_id: str
-    oprettet: str
-    udfald: str
-    tilbud: dict[str, str]
-    begrundelse: Optional[str]
-    dato: str
-    token_id: Optional[str]
-    seq: int
-
-    def to_api(self) -> Afgoerelse:
-        return {"id": self.id, "vurdering_id": self.vurdering_id, "oprettet": self.oprettet, "udfald": self.udfald,
-                "tilbud": dict(self.tilbud), "begrundelse": self.begrundelse, "dato": self.dato, "token_id": self.token_id, "seq": self.seq}
+def afgoerelse_api(a: Any) -> Afgoerelse:
+    """A stored afgørelse (service.log.StoredAfgoerelse) as the API shows it (no kommune; no deletion marker)."""
+    return {"id": a.id, "vurdering_id": a.vurdering_id, "oprettet": a.oprettet, "udfald": a.udfald, "tilbud": dict(a.tilbud),
+            "begrundelse": a.begrundelse, "dato": a.dato, "token_id": a.token_id, "seq": a.seq}
 
 
 def _invalid(felt: str, besked: str) -> ProblemException:
@@ -114,9 +103,10 @@ class AfgoerelseService:
                 raise _invalid(f"tilbud.{spor}", f"tilbuddet hører til sporet '{offer.spor}'")
 
     def record(self, actor: Actor, vurdering_id: str, parsed: ParsedAfgoerelse,
-               formaal: str = "POST /v1/vurderinger/{id}/afgoerelse") -> SavedAfgoerelse:
+               formaal: str = "POST /v1/vurderinger/{id}/afgoerelse") -> Any:
+        """The afgørelse appended to the chain, as a service.log.StoredAfgoerelse."""
         from service.decisions import new_ulid, utc_now
-        from service.log import NewAfgoerelse
+        from service.log import NewAfgoerelse, StoredAfgoerelse
 
         record = self.decisions.stored(actor, vurdering_id, formaal)
         self._check_offers(actor, record, parsed.tilbud)
@@ -129,8 +119,9 @@ class AfgoerelseService:
                             token_id=actor.token_id, udfald=parsed.udfald, tilbud=parsed.tilbud, begrundelse=parsed.begrundelse,
                             dato=dato.isoformat())
         seq, _ = self.store.append_afgoerelse(new)
-        return SavedAfgoerelse(new.id, vurdering_id, new.oprettet, new.udfald, dict(new.tilbud), new.begrundelse, new.dato, new.token_id, seq)
+        return StoredAfgoerelse(id=new.id, kommune=new.kommune, vurdering_id=vurdering_id, seq=seq, oprettet=new.oprettet,
+                                token_id=new.token_id, udfald=new.udfald, tilbud=dict(new.tilbud), begrundelse=new.begrundelse, dato=new.dato)
 
-    def list(self, actor: Actor, vurdering_id: str) -> list[SavedAfgoerelse]:
-        return [SavedAfgoerelse(a.id, a.vurdering_id, a.oprettet, a.udfald, dict(a.tilbud), a.begrundelse, a.dato, a.token_id, a.seq)
-                for a in self.store.afgoerelser(actor.kommune, vurdering_id)]
+    def list(self, actor: Actor, vurdering_id: str) -> list[Any]:
+        """The decision's afgørelser (service.log.StoredAfgoerelse), oldest first."""
+        return list(self.store.afgoerelser(actor.kommune, vurdering_id))

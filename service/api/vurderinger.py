@@ -16,7 +16,7 @@ from engine import ScreeningInvalid
 from engine.api import VurderingsSvar
 from engine.model import KATEGORI_SPOR, SPOR_ORDER
 from engine.screening import looks_like_cpr
-from service.afgoerelser import Afgoerelse, AfgoerelseIn, parse_afgoerelse
+from service.afgoerelser import Afgoerelse, AfgoerelseIn, afgoerelse_api, parse_afgoerelse
 from service.api.common import IsoDate, dumps, json_response, problems, purpose, services
 from service.auth import REVISOR, VISITATOR, Actor, require
 from service.problems import ProblemException
@@ -246,7 +246,7 @@ def _with_afgoerelser(svar: str, afgoerelser: list[Afgoerelse]) -> bytes:
 def hent_vurdering(request: Request, id: str, actor: Actor = Depends(require(VISITATOR, REVISOR))) -> Response:
     state = services(request)
     record = state.decisions.stored(actor, id, purpose(request))
-    return Response(_with_afgoerelser(record.svar, [a.to_api() for a in state.afgoerelser.list(actor, id)]), media_type="application/json")
+    return Response(_with_afgoerelser(record.svar, [afgoerelse_api(a) for a in state.afgoerelser.list(actor, id)]), media_type="application/json")
 
 
 @router.post("/v1/vurderinger/{id}/afgoerelse", status_code=201, response_model=Afgoerelse,
@@ -257,7 +257,7 @@ def hent_vurdering(request: Request, id: str, actor: Actor = Depends(require(VIS
 async def afgoerelse(request: Request, id: str, body: AfgoerelseIn, actor: Actor = Depends(require(VISITATOR))) -> Response:
     state = services(request)
     saved = state.afgoerelser.record(actor, id, parse_afgoerelse(body), purpose(request))
-    return json_response(saved.to_api(), 201, headers={"Location": f"/v1/vurderinger/{id}/afgoerelser/{saved.id}"})
+    return json_response(afgoerelse_api(saved), 201, headers={"Location": f"/v1/vurderinger/{id}/afgoerelser/{saved.id}"})
 
 
 @router.get("/v1/vurderinger/{id}/afgoerelser/{afgoerelse_id}", response_model=Afgoerelse, summary="Én afgørelse (rolle: visitator, revisor)",
@@ -268,7 +268,7 @@ def hent_afgoerelse(request: Request, id: str, afgoerelse_id: str, actor: Actor 
     found = next((a for a in state.afgoerelser.list(actor, id) if a.id == afgoerelse_id), None)
     if found is None:
         raise ProblemException(404, "Der findes ingen afgørelse med det id.", slug="ikke-fundet")
-    return json_response(found.to_api())
+    return json_response(afgoerelse_api(found))
 
 
 @router.post("/v1/vurderinger/{id}/genberegn", tags=["revision"], response_model=Genberegning,
