@@ -244,11 +244,10 @@ def add_kommune_diff(diff_parser: argparse.ArgumentParser) -> None:
 
 
 def add_kommune_commands(rules_sub: argparse._SubParsersAction) -> None:
-    """Hook the per-municipality behaviour into `rules test`, `verify`, `check` and `diff`
+    """Hook the per-municipality behaviour into `rules verify`, `check` and `diff` (`rules test` is
+    cmd_test_kommuner itself)
     (idempotent). Called once by service/cli/rules.py's `add_commands`."""
     commands = rules_sub.choices
-    if "test" in commands:
-        commands["test"].set_defaults(func=cmd_test_kommuner)
     verify = commands.get("verify")
     if verify is not None and not getattr(verify.get_default("func"), "kommuner", False):
         verify.set_defaults(func=_verify_each(verify.get_default("func")))

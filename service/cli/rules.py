@@ -15,33 +15,7 @@ from engine import RulesInvalid
 from engine.problems import FEJL
 from engine.wording import STATUS_NAVN
 from service.cli.common import Progress, add_rules_option, default_cases_dir, engine, fail, kommune_of, rules_dir, table
-
-
-def cmd_test(args: argparse.Namespace) -> int:
-    from engine.tools.cases import CaseFileInvalid, coverage, load_cases, run_cases
-
-    try:
-        eng = engine(args)
-        cases = load_cases(Path(args.cases))
-    except (RulesInvalid, CaseFileInvalid) as error:
-        return fail([str(p) for p in error.problems])
-    results = run_cases(eng, cases)
-    print(table([["ok" if r.passed else "FEJL", r.case.placering, r.case.navn] for r in results], ["Status", "Tilfælde", "Navn"]))
-    failed = [r for r in results if not r.passed]
-    for r in failed:
-        print(f"\n{r.case.placering}: {r.case.navn}")
-        for problem in r.problems:
-            print(f"  - {problem}")
-    if args.coverage:
-        rule_hits, offer_hits = coverage(results)
-        rows = [["regel", i.id, i.gyldig_fra.isoformat(), i.placering, str(rule_hits.get((i.id, i.gyldig_fra.isoformat()), 0))]
-                for i in sorted((*eng.book.rules, *eng.book.rights), key=lambda r: (r.id, r.gyldig_fra)) if not i.afventer]
-        rows += [["tilbud", o.id, o.gyldig_fra.isoformat(), o.placering, str(offer_hits.get((o.id, str(o.position)), 0))]
-                 for o in sorted(eng.book.offers, key=lambda o: (o.id, o.gyldig_fra))]
-        print("\nDækning (antal tilfælde pr. regel og tilbud):")
-        print(table(rows, ["Art", "Id", "Fra", "Kilde", "Tilfælde"]))
-    print(f"\n{len(results) - len(failed)} bestået, {len(failed)} fejlet")
-    return 1 if failed else 0
+from service.cli.kommuner import cmd_test_kommuner
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
@@ -241,7 +215,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     diff_cmd.add_argument("--report", default=None, help="skriv en rapport (.md eller .html)")
     diff_cmd.add_argument("--examples", type=int, default=3, help="antal eksempler pr. art af ændring")
     versions = rules_sub.add_parser("versions", help="vis regelsættets versioner efter dato")
-    for parser, func in ((test, cmd_test), (verify, cmd_verify), (check, cmd_check), (diff_cmd, cmd_diff), (versions, cmd_versions)):
+    for parser, func in ((test, cmd_test_kommuner), (verify, cmd_verify), (check, cmd_check), (diff_cmd, cmd_diff), (versions, cmd_versions)):
         add_rules_option(parser)
         parser.set_defaults(func=func)
     from service.cli.kommuner import add_kommune_commands
