@@ -35,7 +35,7 @@ from engine.decision import (
 from engine.law import LegalRef
 from engine.model import Source
 from engine.problems import Position
-from engine.wording import condition_text, need_text, not_applied_text, note_text, verdict_text
+from engine.wording import condition_text, not_applied_text, note_text, recommendation_reason, verdict_text
 
 
 class Lovgrundlag(TypedDict):
@@ -358,8 +358,7 @@ def to_api(decision: Decision, tekst: str) -> VurderingsSvar:
     for t in d.tracks:
         if t.chosen is not None:
             entry: Anbefaling = {"spor": t.spor, "tilbud": _tilbud(t.chosen), "lovgrundlag": [legal(r) for r in t.lovgrundlag],
-                                 "begrundelse": need_text(t.need, t.need_set_by) + f" '{t.chosen.navn}' er det mindst indgribende "
-                                                "egnede tilbud, der dækker behovet."}
+                                 "begrundelse": recommendation_reason(t.need, t.need_set_by, t.chosen.navn)}
             if t.rights:
                 entry["rettigheder"] = [_right(r) for r in t.rights]
             anbefalinger.append(entry)
@@ -497,13 +496,6 @@ def from_api(body: dict[str, Any]) -> Decision:
         tuple(tracks), rules, deadlines, tuple(_note_back(n, refs, deadlines) for n in f["noter"]), preconditions, rights,
         tuple(f.get("kerner", [])),
     )
-
-
-def begrundelse_text(t: TrackDecision) -> str:
-    """The recommendation's reason as a sentence (shared by API body and pages)."""
-    if t.chosen is None:
-        return ""
-    return need_text(t.need, t.need_set_by) + f" '{t.chosen.navn}' er det mindst indgribende egnede tilbud, der dækker behovet."
 
 
 __all__ = ["VurderingsSvar", "to_api", "from_api", "legal", "condition", "condition_text"]

@@ -186,10 +186,6 @@ class Provision:
             days.append(self.til + timedelta(days=1))
         return days
 
-    def span_text(self) -> str:
-        return f"fra {self.first_day.isoformat()}" + (f" til {self.til.isoformat()}" if self.til else "")
-
-
 @dataclass(frozen=True)
 class LawBook:
     """Every provision of every law, by stable name."""

@@ -200,3 +200,8 @@ def note_text(note: Note) -> str:
 def need_text(level: int, setters: tuple[Any, ...]) -> str:
     reasons = "; ".join(r.beskrivelse.rstrip(".") for r in setters)
     return f"Behovsniveau {level}: {reasons}." if reasons else f"Behovsniveau {level}."
+
+
+def recommendation_reason(level: int, setters: tuple[Any, ...], offer_name: str) -> str:
+    """Why this offer: the need and what set it, then the least-intrusive sentence (API body and pages)."""
+    return need_text(level, setters) + f" '{offer_name}' er det mindst indgribende egnede tilbud, der dækker behovet."

@@ -646,21 +646,6 @@ def _causes(ra: _SideResult, rb: _SideResult, ga: np.ndarray, gb: np.ndarray, di
                     groups[kind].causes[c] = groups[kind].causes.get(c, 0) + n
 
 
-def space_corpus(engine: Any, days: Iterable[date]) -> list[dict[str, Any]]:
-    """The generated input space as screening bodies (every track's points on each date).
-    The diff itself reads the space as columns (corpus_of_space); this is for callers that
-    want the bodies."""
-    from engine.tools.space import axes_for, points, screening_for, tracks_of
-
-    bodies = []
-    for day in sorted(set(days)):
-        compiled = engine.compiled(engine.version_for(day))
-        for track in tracks_of(compiled):
-            for p in points(axes_for(compiled, track)):
-                bodies.append(screening_for(p, day))
-    return bodies
-
-
 # --------------------------------------------------------------------------- reports
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
 from engine.bulk import FactTable, encode
-from engine.compile import CompiledVersion, Effective, Item
+from engine.compile import CompiledVersion, Item
 from engine.fields import FACT_FIELDS, GRADER, facts_from_screening
 from engine.model import AnyOf, Condition, ConditionNode, Offer, Precondition, Right
 
@@ -230,9 +230,3 @@ def tracks_of(compiled: CompiledVersion) -> list[str]:
     order = ["behandling", "medicinsk", "bolig", "koordinering", GENERAL]
     return [t for t in order if t in found]
 
-
-def effective_of(compiled: CompiledVersion, item_id: str, kind: Optional[str] = None) -> Optional[Effective]:
-    for item, eff in zip(compiled.items, compiled.effective):
-        if item.id == item_id and (kind is None or item.kind == kind):
-            return eff
-    return None

@@ -286,14 +286,6 @@ class DraftStore:
                                 .order_by(publicerede_lag.c.nr.desc())).mappings()
             return [_layer(r) for r in rows]
 
-    def published_ids(self) -> dict[str, str]:
-        """{kommune: sha256 of its newest published layer} (a cheap read for the rules fingerprint)."""
-        with self.db.read() as conn:
-            newest = select(publicerede_lag.c.kommune, func.max(publicerede_lag.c.nr).label("nr")).group_by(publicerede_lag.c.kommune).subquery()
-            rows = conn.execute(select(publicerede_lag.c.kommune, publicerede_lag.c.sha256).join(
-                newest, (newest.c.kommune == publicerede_lag.c.kommune) & (newest.c.nr == publicerede_lag.c.nr)))
-            return {r[0]: r[1] for r in rows}
-
     # ------------------------------------------------------------------ helpers
 
     def _status(self, conn: Connection, kommune: str, draft_id: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal, Optional, Union
 import yaml
 from pydantic import BaseModel
 
-from engine.fields import FACT_FIELDS, FIELDS
+from engine.fields import FACT_FIELDS
 from engine.load import PosDict, PosList, load_yaml_text
 from engine.model import Betingelse, Konklusion, Regel, Tilbud
 from engine.problems import Position, Problem
@@ -588,7 +588,3 @@ def widget_for(path: tuple[Any, ...], widgets: list[Widget]) -> Optional[str]:
         return w.id
     return None
 
-
-def field_label(name: str) -> str:
-    spec = FIELDS.get(name)
-    return spec.label if spec else name

@@ -20,7 +20,7 @@ from engine import Engine, RulesInvalid
 from engine.fields import BOLIG_LABELS, FIELDS, FLAG_FIELDS, GRAD_LABELS, STOF_KORT
 from engine.problems import Position, Problem, ProblemsFound
 from engine.versions import RuleSetVersion, canonical_content
-from engine.wording import KATEGORI_NAVN, SPOR_NAVN, dansk_dato
+from engine.wording import SPOR_NAVN, dansk_dato
 from service.decisions import KOMMUNE_CASES, layer_path, materialise_rules
 
 RULE_SET = "misbrug"
@@ -93,10 +93,6 @@ class Trial:
     previews: list["Preview"] = field(default_factory=list)
     day: Optional[date] = None
     seconds: float = 0.0
-
-    @property
-    def own_failed(self) -> list[CaseRow]:
-        return [c for c in self.cases if c.egen and not c.bestaaet]
 
 
 def draft_engine(shipped_rules: Path, files: dict[str, str], kommune: str, today: Any, tmp: Path) -> Engine:
@@ -353,10 +349,6 @@ def trial(shipped_rules: Path, files: dict[str, str], kommune: str, now: Engine,
 def draft_paths(kommune: str) -> tuple[str, str]:
     """(the layer file's path, the golden cases' folder) inside a draft."""
     return layer_path(kommune), KOMMUNE_CASES.format(kommune=kommune)
-
-
-def category_name(kategori: str) -> str:
-    return KATEGORI_NAVN.get(kategori, kategori)
 
 
 def day_text(day: Optional[date]) -> str:

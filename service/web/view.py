@@ -22,6 +22,7 @@ from engine.wording import (
     fact_text,
     need_text,
     note_text,
+    recommendation_reason,
     value_text,
     verdict_text,
 )
@@ -164,9 +165,7 @@ def _less_intrusive(t: TrackDecision) -> tuple[OfferView, ...]:
 
 def track_view(d: Decision, t: TrackDecision, law: Optional[LawBook]) -> TrackView:
     chosen = t.chosen
-    reasons = need_text(t.need, t.need_set_by)
-    if chosen is not None:
-        reasons += f" '{chosen.navn}' er det mindst indgribende egnede tilbud, der dækker behovet."
+    reasons = recommendation_reason(t.need, t.need_set_by, chosen.navn) if chosen is not None else need_text(t.need, t.need_set_by)
     ingen = ""
     if chosen is None:
         ingen = ("Ingen egnet alternativ; faglig vurdering." if t.no_alternative is not None
